@@ -1,0 +1,33 @@
+# The two set-up commands of the README: `make demo` (the main job) and `make test`.
+# Both create the virtualenv and install what they need on first use.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+EXTRAS ?= dev,plot
+
+.PHONY: install demo test test-slow lint bench clean
+
+install: $(VENV)/.installed-$(EXTRAS)
+
+$(VENV)/.installed-$(EXTRAS): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	@touch $@
+
+demo: install
+	$(VENV)/bin/scaleout demo --plot demo-output
+
+test: install lint
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: install
+	$(PY) -m pytest -q -m slow
+
+lint: install
+	$(VENV)/bin/ruff check scaleout tests benchmarks
+
+bench: install
+	$(PY) benchmarks/bench_sklearn_overhead.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

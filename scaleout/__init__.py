@@ -1,0 +1,40 @@
+"""scaleout: write a scikit-learn model once, fit it where the data lives.
+
+The same estimators fit in memory (scikit-learn), out of core (Dask) or on
+Spark MLlib, and always return a plain-NumPy model.
+"""
+
+from ._config import config_context, get_config, set_config
+from ._version import __version__
+from .backends import available_backends, known_backends
+from .cluster import KMeans
+from .data import Dataset, read_csv, read_npy, read_parquet
+from .decomposition import PCA
+from .explain import explain
+from .linear_model import LinearRegression, LogisticRegression
+from .persist import load
+from .pipeline import Pipeline, make_pipeline
+from .tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+__all__ = [
+    "PCA",
+    "Dataset",
+    "DecisionTreeClassifier",
+    "DecisionTreeRegressor",
+    "KMeans",
+    "LinearRegression",
+    "LogisticRegression",
+    "Pipeline",
+    "__version__",
+    "available_backends",
+    "config_context",
+    "explain",
+    "get_config",
+    "known_backends",
+    "load",
+    "make_pipeline",
+    "read_csv",
+    "read_npy",
+    "read_parquet",
+    "set_config",
+]

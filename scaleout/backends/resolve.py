@@ -1,0 +1,151 @@
+"""The one place that decides which engine fits an estimator.
+
+Precedence, first match wins (as Fugue's ``make_execution_engine``):
+
+1. the estimator's own ``backend=`` parameter, when not "auto";
+2. ``so.config_context(backend=...)`` / ``so.set_config(backend=...)``;
+3. the input's type: data that lives in an engine (a Spark or Dask
+   DataFrame) is fitted by that engine;
+4. the size rule: data whose estimated in-memory size exceeds the memory
+   budget goes to an installed out-of-core engine;
+5. the default, ``sklearn`` (in memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from .._config import get_config
+from . import _REGISTRY, available_backends, backend_spec
+
+DEFAULT_BACKEND = "sklearn"
+
+
+@dataclass(frozen=True)
+class EngineDecision:
+    """Which engine was chosen, by which rule, and why.
+
+    Attributes
+    ----------
+    backend : str
+        The chosen engine's name.
+    rule : str
+        The rule that decided: "explicit", "config", "input type", "size",
+        or "default".
+    reasons : list of str
+        One line per rule that was consulted, in precedence order.
+    data : str
+        A short description of the data.
+    estimated_nbytes : int or None
+        Estimated in-memory size of the data.
+    memory_budget : int
+        The budget the size rule compared against.
+    """
+
+    backend: str
+    rule: str
+    reasons: list[str] = field(default_factory=list)
+    data: str = ""
+    estimated_nbytes: int | None = None
+    memory_budget: int = 0
+
+    def __str__(self) -> str:
+        lines = [f"backend: {self.backend}  (decided by: {self.rule})", f"data: {self.data}"]
+        lines += [f"  {i}. {reason}" for i, reason in enumerate(self.reasons, 1)]
+        return "\n".join(lines)
+
+
+def memory_budget() -> int:
+    """Bytes of data the in-memory engine may take.
+
+    ``memory_budget`` from the config when set, else ``memory_fraction`` of
+    the memory available now.
+    """
+    config = get_config()
+    if config["memory_budget"] is not None:
+        return int(config["memory_budget"])
+    return int(psutil.virtual_memory().available * config["memory_fraction"])
+
+
+def _format_bytes(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def resolve_backend(estimator: Any, dataset: Any) -> EngineDecision:
+    """Choose the engine for fitting ``estimator`` on ``dataset``.
+
+    Parameters
+    ----------
+    estimator : object
+        Anything with a ``backend`` parameter ("auto" or an engine name).
+    dataset : scaleout.data.Dataset
+        The data, already wrapped.
+
+    Returns
+    -------
+    EngineDecision
+        The engine, the deciding rule, and one reason per rule consulted.
+
+    Raises
+    ------
+    BackendUnavailable
+        For an explicit or configured name that is not a registered backend.
+    """
+    reasons: list[str] = []
+    nbytes = getattr(dataset, "estimated_nbytes", None)
+    budget = memory_budget()
+    common = {
+        "data": getattr(dataset, "source", repr(dataset)),
+        "estimated_nbytes": nbytes,
+        "memory_budget": budget,
+    }
+
+    def decide(name: str, rule: str) -> EngineDecision:
+        backend_spec(name)  # an unknown name fails here, listing the valid ones
+        return EngineDecision(backend=name, rule=rule, reasons=reasons, **common)
+
+    explicit = getattr(estimator, "backend", "auto")
+    if explicit != "auto":
+        reasons.append(f"explicit: {type(estimator).__name__}(backend={explicit!r})")
+        return decide(explicit, "explicit")
+    reasons.append(f"explicit: {type(estimator).__name__}(backend='auto'), no choice")
+
+    configured = get_config()["backend"]
+    if configured != "auto":
+        reasons.append(f"config: so.config_context/set_config(backend={configured!r})")
+        return decide(configured, "config")
+    reasons.append("config: backend='auto', no choice")
+
+    native = getattr(dataset, "native_backend", None)
+    if native is not None:
+        reasons.append(f"input type: the data lives in {native!r}")
+        return decide(native, "input type")
+    reasons.append("input type: NumPy/pandas/files, no engine implied")
+
+    if nbytes is not None and nbytes > budget:
+        out_of_core = [n for n in available_backends() if _REGISTRY[n].out_of_core]
+        size = f"estimated {_format_bytes(nbytes)} > memory budget {_format_bytes(budget)}"
+        if out_of_core:
+            reasons.append(f"size: {size}, so out of core on {out_of_core[0]!r}")
+            return decide(out_of_core[0], "size")
+        reasons.append(
+            f"size: {size}, but no out-of-core backend is installed "
+            "(pip install 'scaleout[dask]'); falling through"
+        )
+    else:
+        reasons.append(
+            f"size: estimated {_format_bytes(nbytes)} <= memory budget "
+            f"{_format_bytes(budget)}, fits in memory"
+        )
+
+    reasons.append(f"default: {DEFAULT_BACKEND!r} (in memory)")
+    return decide(DEFAULT_BACKEND, "default")

@@ -1,0 +1,228 @@
+"""The estimator base class: fit on any engine, predict locally.
+
+``fit`` = wrap the data → resolve the engine → check parameters and engine
+support (before any data moves) → ``backend.fit`` → set the fitted
+attributes. After ``fit`` the model is plain NumPy: ``predict``,
+``transform`` and friends rebuild the equivalent scikit-learn estimator from
+those arrays and call it, so they give exactly scikit-learn's result.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.multiclass import check_classification_targets
+
+from ._params import validate_backend_param, validate_params
+from .backends import get_backend
+from .backends.resolve import EngineDecision, resolve_backend
+from .data import Dataset, as_dataset, check_features
+from .exceptions import DataError, NotFittedError
+
+_PASSTHROUGH_ATTRS = ("n_features_in_",)
+
+
+def feature_names_of(X: Any) -> np.ndarray | None:
+    """Column names of ``X`` when it has string column names (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not len(columns):
+        return None
+    names = list(columns)
+    if not all(isinstance(name, str) for name in names):
+        return None
+    return np.asarray(names, dtype=object)
+
+
+def _feature_name_mismatch(fitted: np.ndarray, given: np.ndarray) -> str | None:
+    if len(fitted) == len(given) and np.array_equal(fitted, given):
+        return None
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected = sorted(set(given) - set(fitted))
+    missing = sorted(set(fitted) - set(given))
+
+    def listed(header: str, names: list[str]) -> str:
+        text = header + "".join(f"- {n}\n" for n in names[:5])
+        return text + ("- ...\n" if len(names) > 5 else "")
+
+    if unexpected:
+        message += listed("Feature names unseen at fit time:\n", unexpected)
+    if missing:
+        message += listed("Feature names seen at fit time, yet now missing:\n", missing)
+    if not unexpected and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    return message
+
+
+class ScaleoutEstimator(BaseEstimator):
+    """Base of every scaleout estimator.
+
+    Subclasses mirror one scikit-learn estimator (``_sklearn_class``): the
+    same ``__init__`` parameters plus ``backend``, and the same fitted
+    attribute names (``_fitted_attrs``).
+    """
+
+    _sklearn_class: ClassVar[type[BaseEstimator]]
+    _fitted_attrs: ClassVar[tuple[str, ...]]
+    _scaleout_params: ClassVar[tuple[str, ...]] = ("backend",)
+    _supervised: ClassVar[bool] = False
+    _classifier: ClassVar[bool] = False
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> ScaleoutEstimator:
+        self._validate_params()
+        dataset = self._as_fit_dataset(X, y)
+        decision = resolve_backend(self, dataset)
+        backend = get_backend(decision.backend)
+        backend.check_supported(self)
+        result = backend.fit(self, dataset, sample_weight=sample_weight)
+        self._set_fitted(result.state, dataset, decision, result.stats)
+        return self
+
+    def _as_fit_dataset(self, X: Any, y: Any) -> Dataset:
+        if not self._supervised:
+            return as_dataset(X)
+        if y is None and getattr(X, "target", None) is None:
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None. "
+                "Pass y, or a Dataset read with target='<column>'."
+            )
+        return as_dataset(X, y)
+
+    def _validate_params(self) -> None:
+        name = type(self).__name__
+        validate_backend_param(name, self.backend)
+        constraints = getattr(self._sklearn_class, "_parameter_constraints", {})
+        validate_params(name, self._sklearn_params(), constraints)
+
+    def _sklearn_params(self) -> dict[str, Any]:
+        """This estimator's parameters that scikit-learn's class also takes."""
+        params = self.get_params(deep=False)
+        return {k: v for k, v in params.items() if k not in self._scaleout_params}
+
+    def _set_fitted(
+        self,
+        state: dict[str, Any],
+        dataset: Dataset,
+        decision: EngineDecision,
+        stats: dict[str, Any],
+    ) -> None:
+        for name in [*self._fitted_attrs, "feature_names_in_", "n_features_in_"]:
+            self.__dict__.pop(name, None)
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.n_features_in_ = dataset.n_features
+        if dataset.has_feature_names:
+            self.feature_names_in_ = np.asarray(dataset.feature_names, dtype=object)
+        self.backend_ = decision.backend
+        self.fit_stats_ = {"backend": decision.backend, "decided_by": decision.rule, **stats}
+
+    def check_fit_target(self, y: np.ndarray) -> np.ndarray:
+        """Check a loaded target before an engine fits on it.
+
+        Classifiers need a discrete target with at least two classes.
+        Backends call this once they have the target in hand.
+
+        Raises
+        ------
+        DataError
+            For a continuous target given to a classifier, or a single class.
+        """
+        if not self._classifier:
+            return y
+        try:
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise DataError(f"{type(self).__name__}: {exc}") from None
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise DataError(
+                f"{type(self).__name__} needs at least 2 classes in the target; "
+                f"got 1 class: {classes.tolist()}. A classifier can't train when only "
+                "one class is present."
+            )
+        return y
+
+    # -------------------------------------------------------------- predict
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def _predict_input(self, X: Any) -> np.ndarray:
+        """Validate prediction input against what was seen in ``fit``."""
+        self._check_is_fitted()
+        if isinstance(X, Dataset):
+            names = np.asarray(X.feature_names, dtype=object) if X.has_feature_names else None
+            X = X.to_numpy()[0]
+        else:
+            names = feature_names_of(X)
+        X = check_features(X, feature_names=None if names is None else list(names))
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted_names is not None:
+            mismatch = _feature_name_mismatch(fitted_names, names)
+            if mismatch:
+                raise DataError(mismatch)
+        if X.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X
+
+    def _call_local(self, method: str, X: Any, *args: Any, **kwargs: Any) -> Any:
+        X = self._predict_input(X)
+        return getattr(self._local_estimator(), method)(X, *args, **kwargs)
+
+    def _local_estimator(self) -> BaseEstimator:
+        """The scikit-learn estimator equivalent to this fitted model.
+
+        Built without ``feature_names_in_``: names are checked by
+        :meth:`_predict_input`, which also accepts plain NumPy input for a
+        model fitted on named columns (e.g. fitted from Parquet).
+        """
+        self._check_is_fitted()
+        estimator = self._sklearn_class(**self._sklearn_params())
+        for name in (*self._fitted_attrs, *_PASSTHROUGH_ATTRS):
+            if hasattr(self, name):
+                setattr(estimator, name, getattr(self, name))
+        self._prepare_local(estimator)
+        return estimator
+
+    def _prepare_local(self, estimator: BaseEstimator) -> None:
+        """Set private attributes scikit-learn needs to predict (per estimator)."""
+
+    def to_sklearn(self) -> BaseEstimator:
+        """Return the equivalent fitted scikit-learn estimator.
+
+        Returns
+        -------
+        sklearn.base.BaseEstimator
+            An instance of the mirrored scikit-learn class, with the same
+            parameters and fitted attributes: its predictions are identical.
+        """
+        estimator = self._local_estimator()
+        if hasattr(self, "feature_names_in_"):
+            estimator.feature_names_in_ = self.feature_names_in_
+        return estimator
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path: str) -> str:
+        """Save the fitted model (JSON + NumPy arrays, no pickle).
+
+        Parameters
+        ----------
+        path : str
+            Destination file; written atomically (temp file, then rename).
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        from .persist import save
+
+        return save(self, path)

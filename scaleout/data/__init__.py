@@ -1,0 +1,38 @@
+"""The data layer: lazy datasets over NumPy, pandas and files, and input checks.
+
+A :class:`Dataset` knows its columns, its row count (from metadata, when that
+is possible without reading rows) and its estimated in-memory size, and hands
+out validated NumPy data in batches (:meth:`Dataset.iter_batches`) or all at
+once (:meth:`Dataset.to_numpy`).
+
+- :func:`as_dataset` wraps what ``fit`` receives: a Dataset, NumPy, pandas,
+  a list, or a file path.
+- :func:`read_parquet`, :func:`read_csv`, :func:`read_npy` open files lazily
+  (local paths, globs, directories or any fsspec URL).
+- :func:`check_features`, :func:`check_target` validate arrays with
+  scikit-learn's wording, naming the column, row and file of a bad value.
+"""
+
+from __future__ import annotations
+
+from .convert import as_dataset
+from .csv import CsvDataset, read_csv
+from .dataset import Batch, Dataset, InMemoryDataset
+from .npy import NpyDataset, read_npy
+from .parquet import ParquetDataset, read_parquet
+from .validate import check_features, check_target
+
+__all__ = [
+    "Batch",
+    "CsvDataset",
+    "Dataset",
+    "InMemoryDataset",
+    "NpyDataset",
+    "ParquetDataset",
+    "as_dataset",
+    "check_features",
+    "check_target",
+    "read_csv",
+    "read_npy",
+    "read_parquet",
+]

@@ -1,0 +1,52 @@
+"""Shared fixtures: real datasets and Parquet copies of them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import datasets as skdatasets
+
+from scaleout.demo import write_parquet
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mnist_dir() -> str | None:
+    """The real MNIST test split: $SCALEOUT_MNIST_DIR, else ../shared/data/mnist if present."""
+    env = os.environ.get("SCALEOUT_MNIST_DIR")
+    if env:
+        return env
+    shared = REPO.parent / "shared" / "data" / "mnist"
+    return str(shared) if shared.is_dir() else None
+
+
+def load_named(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Load one of the parity datasets by name."""
+    if name == "mnist":
+        from scaleout.datasets import load_mnist
+
+        directory = mnist_dir()
+        if directory is None:
+            pytest.skip("no MNIST directory (set SCALEOUT_MNIST_DIR)")
+        return load_mnist(directory)
+    loader = {
+        "breast_cancer": skdatasets.load_breast_cancer,
+        "wine": skdatasets.load_wine,
+        "diabetes": skdatasets.load_diabetes,
+        "digits": skdatasets.load_digits,
+        "iris": skdatasets.load_iris,
+    }[name]
+    return loader(return_X_y=True)
+
+
+@pytest.fixture
+def parquet_of(tmp_path):
+    """Write (X, y) to a Parquet file and return its path."""
+
+    def write(X: np.ndarray, y: np.ndarray | None, name: str = "data.parquet") -> str:
+        return write_parquet(X, y, tmp_path / name)
+
+    return write

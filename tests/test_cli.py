@@ -1,0 +1,111 @@
+"""The scaleout command: fit, predict, explain, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn import datasets as skdatasets
+
+import scaleout as so
+from scaleout.cli import main
+from tests.conftest import mnist_dir
+
+
+@pytest.fixture
+def wine_parquet(parquet_of):
+    X, y = skdatasets.load_wine(return_X_y=True)
+    return X, y, parquet_of(X, y, "wine.parquet")
+
+
+def test_fit_then_predict(wine_parquet, tmp_path, capsys):
+    X, _, path = wine_parquet
+    model_path = str(tmp_path / "tree.scaleout")
+    assert (
+        main(
+            [
+                "fit",
+                "decision_tree_classifier",
+                "--data",
+                path,
+                "--target",
+                "y",
+                "--param",
+                "max_depth=3",
+                "--param",
+                "random_state=0",
+                "-o",
+                model_path,
+            ]
+        )
+        == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rows"] == len(X) and summary["backend"] == "sklearn"
+
+    model = so.load(model_path)
+    assert model.max_depth == 3
+    out = str(tmp_path / "pred.parquet")
+    assert (
+        main(
+            [
+                "predict",
+                model_path,
+                "--data",
+                path,
+                "--features",
+                ",".join(f"x{j}" for j in range(X.shape[1])),
+                "-o",
+                out,
+            ]
+        )
+        == 0
+    )
+    predictions = pq.read_table(out).column("prediction").to_numpy()
+    assert_array_equal(predictions, model.predict(X))
+
+
+def test_explain_prints_the_decision(wine_parquet, capsys):
+    _, _, path = wine_parquet
+    assert main(["explain", "KMeans", "--data", path, "--param", "n_clusters=3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("backend: sklearn  (decided by: default)")
+    assert "fits in memory" in out
+
+
+def test_errors_are_one_line_with_exit_code_2(wine_parquet, tmp_path, capsys):
+    _, _, path = wine_parquet
+    assert main(["fit", "pca", "--data", str(tmp_path / "missing.parquet"), "-o", "x"]) == 2
+    assert "missing.parquet" in capsys.readouterr().err
+    assert main(["fit", "svm", "--data", path, "-o", "x"]) == 2
+    assert "unknown algorithm 'svm'" in capsys.readouterr().err
+    assert main(["fit", "pca", "--data", path, "--param", "colour=1", "-o", "x"]) == 2
+    assert "get_params().keys()" in capsys.readouterr().err
+
+
+def test_demo_runs_the_six_demos(tmp_path):
+    env_dir = mnist_dir()
+    args = [sys.executable, "-m", "scaleout.cli", "demo", "--plot", str(tmp_path)]
+    if env_dir:
+        args += ["--mnist-dir", env_dir]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
+    rows = [line.split("  ") for line in done.stdout.splitlines()[2:]]
+    assert len(rows) == 6 * len(so.available_backends())
+    values = {}
+    for line in done.stdout.splitlines()[2:]:
+        cells = [c for c in line.split("  ") if c.strip()]
+        values[cells[0].strip()] = float(cells[-2])
+    assert values["LinearRegression"] > 0.3  # R2 on diabetes
+    assert values["LogisticRegression"] > 0.9  # iris
+    assert values["DecisionTreeClassifier"] > 0.9  # breast cancer
+    assert values["KMeans"] > 0.9  # adjusted Rand on blobs
+    assert 0.5 < values["PCA"] <= 1.0  # variance kept by 50 components
+    assert values["PCA + LogisticRegression"] > 0.85
+    assert "[6/6]" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kmeans_clusters.png", "pca_mnist_2d.png"]
+    assert np.all([p.stat().st_size > 10_000 for p in tmp_path.iterdir()])
