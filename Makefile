@@ -3,6 +3,9 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 EXTRAS ?= dev,plot
+# The demo reads MNIST IDX files from $SCALEOUT_MNIST_DIR; default: the shared copy when present
+# (the demo falls back to scikit-learn's digits without it).
+export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
 .PHONY: install demo test test-slow lint bench clean
 

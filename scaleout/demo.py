@@ -27,7 +27,7 @@ from sklearn.model_selection import train_test_split
 from .backends import available_backends
 from .cluster import KMeans
 from .data import read_parquet
-from .datasets import load_mnist
+from .datasets import default_mnist_dir, load_mnist
 from .decomposition import PCA
 from .linear_model import LinearRegression, LogisticRegression
 from .pipeline import make_pipeline
@@ -96,6 +96,8 @@ def _accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
 
 
 def _tasks(mnist_dir: str | None) -> list[_Task]:
+    mnist_name = "MNIST test split" if mnist_dir else "digits (no MNIST dir given)"
+
     def blobs() -> tuple[np.ndarray, np.ndarray]:
         return skdatasets.make_blobs(
             n_samples=20_000, centers=6, n_features=2, cluster_std=0.8, random_state=0
@@ -143,7 +145,7 @@ def _tasks(mnist_dir: str | None) -> list[_Task]:
         ),
         _Task(
             "PCA",
-            "MNIST",
+            mnist_name,
             "variance kept (50 comp.)",
             _mnist(mnist_dir),
             lambda b: PCA(50, random_state=0, backend=b),
@@ -152,7 +154,7 @@ def _tasks(mnist_dir: str | None) -> list[_Task]:
         ),
         _Task(
             "PCA + LogisticRegression",
-            "MNIST",
+            mnist_name,
             "accuracy",
             _mnist(mnist_dir),
             lambda b: make_pipeline(
@@ -189,6 +191,7 @@ def run_demos(
     list of DemoResult
     """
     backends = backends or available_backends()
+    mnist_dir = mnist_dir or default_mnist_dir()
     say = progress or log.info
     results: list[DemoResult] = []
     tasks = _tasks(mnist_dir)

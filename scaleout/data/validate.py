@@ -212,7 +212,9 @@ def _dataframe_to_numpy(X: Any, feature_names: Sequence[str] | None) -> np.ndarr
             described = f"object ({', '.join(kinds)})" if kinds else "object"
         else:
             described = str(dtype)
-        raise NonNumericDataError(f"column {name!r} has non-numeric dtype {described}; {_ENCODE_HINT}.")
+        raise NonNumericDataError(
+            f"column {name!r} has non-numeric dtype {described}; {_ENCODE_HINT}."
+        )
     all_float32 = bool(dtypes) and all(isinstance(d, np.dtype) and d == np.float32 for d in dtypes)
     dtype = np.float32 if all_float32 else np.float64
     if extension:  # nullable (pd.NA) columns: NA becomes NaN
@@ -245,7 +247,9 @@ def _object_to_float(
                         f"{_describe_location(source, row)}: value {value!r}). "
                         f"{_ENCODE_HINT}."
                     ) from None
-        raise NonNumericDataError(f"could not convert X to float: {message}. {_ENCODE_HINT}.") from None
+        raise NonNumericDataError(
+            f"could not convert X to float: {message}. {_ENCODE_HINT}."
+        ) from None
 
 
 def _to_float_array(
