@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
+import sklearn
 from sklearn.base import BaseEstimator
 from sklearn.multiclass import check_classification_targets
 
@@ -55,6 +57,21 @@ def _feature_name_mismatch(fitted: np.ndarray, given: np.ndarray) -> str | None:
     return message
 
 
+def _check_sample_weight(sample_weight: Any) -> Any:
+    """Reject non-finite sample weights (engines then skip that scan)."""
+    if sample_weight is None or np.isscalar(sample_weight):
+        return sample_weight
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim != 1:
+        raise DataError(f"sample_weight must be 1-D, got shape {weights.shape}.")
+    bad = np.flatnonzero(~np.isfinite(weights))
+    if bad.size:
+        raise DataError(
+            f"sample_weight contains NaN or infinity: row {bad[0]} is {weights[bad[0]]}."
+        )
+    return weights
+
+
 class ScaleoutEstimator(BaseEstimator):
     """Base of every scaleout estimator.
 
@@ -70,8 +87,30 @@ class ScaleoutEstimator(BaseEstimator):
     _classifier: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> ScaleoutEstimator:
+        """Fit the model on the engine chosen for this data (see ``so.explain``).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, path or Dataset
+            Features; a Dataset (or a path) carries its target column.
+        y : array-like or str, default=None
+            Target values, or the target column's name when ``X`` is a path;
+            ignored by unsupervised estimators.
+        sample_weight : array-like, default=None
+            Per-row weights.
+
+        Returns
+        -------
+        self
+            Fitted, with scikit-learn's attributes plus ``backend_`` and
+            ``fit_stats_``.
+        """
+        return self._fit(X, y, sample_weight)
+
     def _fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> ScaleoutEstimator:
         self._validate_params()
+        sample_weight = _check_sample_weight(sample_weight)
         dataset = self._as_fit_dataset(X, y)
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
@@ -131,16 +170,23 @@ class ScaleoutEstimator(BaseEstimator):
         """
         if not self._classifier:
             return y
-        try:
-            check_classification_targets(y)
-        except ValueError as exc:
-            raise DataError(f"{type(self).__name__}: {exc}") from None
-        classes = np.unique(y)
+        name = type(self).__name__
+        if y.dtype.kind == "f" and np.any(y != y.astype(np.int64)):
+            raise DataError(
+                f"{name}: Unknown label type: continuous. Maybe you are trying to fit a "
+                "classifier, which expects discrete classes on a regression target with "
+                "continuous values."
+            )
+        if y.dtype.kind not in "biuf":  # strings, objects: scikit-learn's full check
+            try:
+                check_classification_targets(y)
+            except ValueError as exc:
+                raise DataError(f"{name}: {exc}") from None
+        classes = pd.unique(y)  # hashing, O(n): no sort of the whole target
         if len(classes) < 2:
             raise DataError(
-                f"{type(self).__name__} needs at least 2 classes in the target; "
-                f"got 1 class: {classes.tolist()}. A classifier can't train when only "
-                "one class is present."
+                f"{name} needs at least 2 classes in the target; got 1 class: "
+                f"{classes.tolist()}. A classifier can't train when only one class is present."
             )
         return y
 
@@ -175,7 +221,8 @@ class ScaleoutEstimator(BaseEstimator):
 
     def _call_local(self, method: str, X: Any, *args: Any, **kwargs: Any) -> Any:
         X = self._predict_input(X)
-        return getattr(self._local_estimator(), method)(X, *args, **kwargs)
+        with sklearn.config_context(assume_finite=True):  # checked by _predict_input
+            return getattr(self._local_estimator(), method)(X, *args, **kwargs)
 
     def _local_estimator(self) -> BaseEstimator:
         """The scikit-learn estimator equivalent to this fitted model.

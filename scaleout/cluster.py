@@ -64,21 +64,6 @@ class KMeans(ClusterMixin, TransformerMixin, ScaleoutEstimator):
         self.algorithm = algorithm
         self.backend = backend
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
-        """Compute the clustering.
-
-        Parameters
-        ----------
-        X : array-like, DataFrame, path or Dataset
-        y : ignored
-        sample_weight : array-like, default=None
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, None, sample_weight)
-
     def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
         """Fit, then return the cluster index of each row."""
         self.fit(X, sample_weight=sample_weight)

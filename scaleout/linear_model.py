@@ -66,24 +66,6 @@ class LinearRegression(RegressorMixin, ScaleoutEstimator):
         self.positive = positive
         self.backend = backend
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> LinearRegression:
-        """Fit the model.
-
-        Parameters
-        ----------
-        X : array-like, DataFrame, path or Dataset
-            Features; a Dataset (or path) carries its target.
-        y : array-like or str, default=None
-            Target values, or the target column's name for a path.
-        sample_weight : array-like, default=None
-            Per-row weights.
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, y, sample_weight)
-
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the fitted linear model."""
         return self._call_local("predict", X)
@@ -158,10 +140,6 @@ solver, max_iter, verbose, warm_start, n_jobs
         self.warm_start = warm_start
         self.n_jobs = n_jobs
         self.backend = backend
-
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> LogisticRegression:
-        """Fit the model; see :meth:`LinearRegression.fit` for the arguments."""
-        return self._fit(X, y, sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels."""

@@ -38,24 +38,6 @@ min_impurity_decrease, ccp_alpha, monotonic_cst
 class _BaseTree(ScaleoutEstimator):
     _supervised = True
 
-    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> _BaseTree:
-        """Grow the tree.
-
-        Parameters
-        ----------
-        X : array-like, DataFrame, path or Dataset
-            Features; a Dataset (or path) carries its target.
-        y : array-like or str, default=None
-            Target values, or the target column's name for a path.
-        sample_weight : array-like, default=None
-            Per-row weights.
-
-        Returns
-        -------
-        self
-        """
-        return self._fit(X, y, sample_weight)
-
     def predict(self, X: Any) -> np.ndarray:
         """Predict the class or value of each row."""
         return self._call_local("predict", X)

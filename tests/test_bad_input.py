@@ -92,3 +92,10 @@ def test_unknown_parameter_value_before_any_data_is_read(tmp_path):
         so.PCA(backend=3).fit(X)
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         so.PCA(colour="red")
+
+
+def test_non_finite_sample_weight():
+    weights = np.ones(len(X))
+    weights[7] = np.nan
+    with pytest.raises(DataError, match="sample_weight contains NaN or infinity: row 7"):
+        so.LinearRegression().fit(X, X[:, 0], sample_weight=weights)

@@ -19,13 +19,13 @@ import scaleout as so
 from tests.conftest import load_named
 
 CLASSIFICATION = ["breast_cancer", "wine", "digits", "mnist"]
-REGRESSION = ["diabetes"]
+REGRESSION = ["diabetes", "breast_cancer", "wine", "digits", "mnist"]  # labels as numbers
 UNSUPERVISED = ["breast_cancer", "wine", "diabetes", "digits", "mnist"]
 
 
-def _scaled(name: str) -> tuple[np.ndarray, np.ndarray]:
+def _scaled(name: str, task: str) -> tuple[np.ndarray, np.ndarray]:
     X, y = load_named(name)
-    return StandardScaler().fit_transform(X), y
+    return StandardScaler().fit_transform(X), y.astype(float) if task == "regression" else y
 
 
 def _pairs(task: str) -> list[tuple[str, object, object, list[str]]]:
@@ -101,7 +101,7 @@ CASES = (
     ("dataset", "task", "index"), CASES, ids=[f"{d}-{t}-{i}" for d, t, i in CASES]
 )
 def test_numpy_input_is_bit_identical(dataset: str, task: str, index: int) -> None:
-    X, y = _scaled(dataset)
+    X, y = _scaled(dataset, task)
     _, ours, ref, attrs = _pairs(task)[index]
     target = None if task == "unsupervised" else y
     ours.fit(X, target)
@@ -124,7 +124,7 @@ def test_numpy_input_is_bit_identical(dataset: str, task: str, index: int) -> No
 def test_parquet_input_gives_same_model(dataset: str, task: str, index: int, parquet_of) -> None:
     """From Parquet: bit-identical to scikit-learn on the same (column-major) array, and
     within 1e-9 of scikit-learn on the row-major original."""
-    X, y = _scaled(dataset)
+    X, y = _scaled(dataset, task)
     _, ours, ref, attrs = _pairs(task)[index]
     ref_c = clone(ref)
     supervised = task != "unsupervised"
@@ -143,7 +143,7 @@ def test_parquet_input_gives_same_model(dataset: str, task: str, index: int, par
 
 
 def test_multinomial_logistic_regression_on_wine_has_three_rows() -> None:
-    X, y = _scaled("wine")
+    X, y = _scaled("wine", "classification")
     model = so.LogisticRegression().fit(X, y)
     assert model.coef_.shape == (3, 13)
     assert_array_equal(model.classes_, [0, 1, 2])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+import sklearn
+
 from .._config import config_context
 from .base import Backend, FitResult
 
@@ -34,10 +36,11 @@ class SklearnBackend(Backend):
             y = estimator.check_fit_target(y)
         model = estimator._sklearn_class(**estimator._sklearn_params())
         fit_args = (X, y) if estimator._supervised else (X,)
-        if sample_weight is not None:
-            model.fit(*fit_args, sample_weight=sample_weight)
-        else:
-            model.fit(*fit_args)
+        fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        # The dataset already checked X and y for NaN/inf, with better messages:
+        # scikit-learn need not scan them again.
+        with sklearn.config_context(assume_finite=True):
+            model.fit(*fit_args, **fit_kwargs)
         done = time.perf_counter()
         state = {
             name: getattr(model, name) for name in estimator._fitted_attrs if hasattr(model, name)
@@ -50,7 +53,7 @@ class SklearnBackend(Backend):
         start = time.perf_counter()
         X, y = dataset.to_numpy()
         loaded = time.perf_counter()
-        with config_context(backend=self.name):
+        with config_context(backend=self.name), sklearn.config_context(assume_finite=True):
             SkPipeline.fit(pipeline, X, y, **fit_params)
         return FitResult({}, _stats(X.shape[0], start, loaded, time.perf_counter()))
 
