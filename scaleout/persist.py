@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ._sktree import build_tree, tree_arrays
 from .exceptions import ModelFormatError, ScaleoutError
 
 FORMAT_NAME = "scaleout-model"
@@ -95,16 +96,13 @@ class _Writer:
         )
 
     def encode_tree(self, tree: Any) -> dict[str, Any]:
-        state = tree.__getstate__()
-        nodes = state["nodes"]
+        arrays = tree_arrays(tree)
         return {
-            "n_features": int(tree.n_features),
-            "n_classes": self.add_array(np.asarray(tree.n_classes, dtype=np.int64)),
-            "n_outputs": int(tree.n_outputs),
-            "max_depth": int(state["max_depth"]),
-            "node_count": int(state["node_count"]),
-            "nodes": {name: self.add_array(np.asarray(nodes[name])) for name in nodes.dtype.names},
-            "values": self.add_array(np.asarray(state["values"])),
+            "n_features": arrays["n_features"],
+            "n_classes": self.add_array(arrays["n_classes"]),
+            "max_depth": arrays["max_depth"],
+            "nodes": {name: self.add_array(a) for name, a in arrays["nodes"].items()},
+            "values": self.add_array(arrays["values"]),
         }
 
 
@@ -146,21 +144,17 @@ class _Reader:
         raise ModelFormatError(f"{self.path!r}: unknown value encoding {sorted(value)}")
 
     def tree(self, spec: dict[str, Any]) -> Any:
-        from sklearn.tree._tree import NODE_DTYPE, Tree
-
-        n_classes = self.array(spec["n_classes"]).astype(np.intp)
-        tree = Tree(spec["n_features"], n_classes, spec["n_outputs"])
-        count = spec["node_count"]
-        nodes = np.zeros(count, dtype=NODE_DTYPE)
-        for name, entry in spec["nodes"].items():
-            if name not in NODE_DTYPE.names:
-                raise ModelFormatError(f"{self.path!r}: unknown tree node field {name!r}")
-            nodes[name] = self.array(entry)
-        values = np.ascontiguousarray(self.array(spec["values"]), dtype=np.float64)
-        tree.__setstate__(
-            {"max_depth": spec["max_depth"], "node_count": count, "nodes": nodes, "values": values}
-        )
-        return tree
+        nodes = {name: self.array(entry) for name, entry in spec["nodes"].items()}
+        try:
+            return build_tree(
+                spec["n_features"],
+                self.array(spec["n_classes"]),
+                nodes,
+                self.array(spec["values"]),
+                spec["max_depth"],
+            )
+        except ValueError as exc:
+            raise ModelFormatError(f"{self.path!r}: invalid tree: {exc}") from None
 
 
 def _describe(model: Any, writer: _Writer) -> dict[str, Any]:
