@@ -21,8 +21,15 @@ _DEFAULTS: dict[str, Any] = {
     # None: a fraction (``memory_fraction``) of the memory available at fit time.
     "memory_budget": None,
     "memory_fraction": 0.5,
-    # Dask: None (local scheduler), "tcp://host:port" or "processes"/"threads".
+    # Dask: None (an active distributed.Client if any, else this machine's threads),
+    # "threads" (this machine even when a Client is active), or "tcp://host:port".
     "dask_scheduler": None,
+    # Where the local executor keeps decoded chunks between passes:
+    # "auto" (memory when the data fits the memory budget, else spill), "memory", "spill",
+    # or "none" (re-read the files on every pass).
+    "dask_cache": "auto",
+    # Preferred rows per chunk (Parquet row groups are grouped up to this size).
+    "dask_chunk_rows": 250_000,
     # Spark: master URL and extra ``spark.*`` settings for a new session.
     "spark_master": "local[*]",
     "spark_conf": {},

@@ -126,3 +126,12 @@ def get_backend(name: str) -> Backend:
 
 
 register_backend(BackendSpec("sklearn", "scaleout.backends.sklearn", requires=("sklearn",)))
+register_backend(
+    BackendSpec(
+        "dask",
+        "scaleout.backends.dask",
+        requires=("dask", "distributed"),
+        extra="dask",
+        out_of_core=True,
+    )
+)

@@ -140,6 +140,26 @@ class Dataset(abc.ABC):
             Validated rows, with their source and global row offset.
         """
 
+    def partitions(self, target_rows: int = 250_000) -> list[Any]:
+        """Split the dataset into picklable blocks that load themselves.
+
+        The default materialises :meth:`iter_batches` on the caller (fine for
+        in-memory data); file datasets that can be read piecewise by workers
+        (Parquet) override it.
+
+        Parameters
+        ----------
+        target_rows : int, default 250_000
+            Preferred rows per block.
+
+        Returns
+        -------
+        list of scaleout.data.partitions.Partition
+        """
+        from .partitions import BatchPartition
+
+        return [BatchPartition(batch) for batch in self.iter_batches(target_rows)]
+
     @abc.abstractmethod
     def to_numpy(self) -> tuple[np.ndarray, np.ndarray | None]:
         """Load the whole dataset, validated.

@@ -211,6 +211,44 @@ class ParquetDataset(Dataset):
         batch_rows = check_batch_rows(batch_rows)
         yield from rebatch(self._row_group_batches(), batch_rows)
 
+    def partitions(self, target_rows: int = 250_000) -> list[Any]:
+        """Blocks of consecutive row groups (one file each) that workers read.
+
+        Parameters
+        ----------
+        target_rows : int, default 250_000
+            Row groups of a file are grouped until a block holds this many
+            rows; a row group is never split.
+
+        Returns
+        -------
+        list of ParquetPartition
+        """
+        from .partitions import ParquetPartition, group_row_groups
+
+        filesystem = self._files.filesystem
+        parts = []
+        offset = 0
+        for k, file_path in enumerate(self._files.paths):
+            sizes = self._row_groups[k]
+            for groups in group_row_groups(sizes, target_rows):
+                rows = tuple(sizes[i] for i in groups)
+                parts.append(
+                    ParquetPartition(
+                        path=file_path,
+                        display=self._files.display(file_path),
+                        filesystem=filesystem,
+                        row_groups=tuple(groups),
+                        group_rows=rows,
+                        features=tuple(self.feature_names),
+                        target=self.target,
+                        row_offset=offset,
+                        n_rows=sum(rows),
+                    )
+                )
+                offset += sum(rows)
+        return parts
+
     def to_numpy(self) -> tuple[np.ndarray, np.ndarray | None]:
         """Read everything into NumPy: ``pq.read_table`` then a column-major fill.
 

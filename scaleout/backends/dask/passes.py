@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..._config import get_config
 from ...data import Batch
 
 T = TypeVar("T")
@@ -57,14 +58,20 @@ class Passes(abc.ABC):
         Feature columns.
     passes : int
         Passes run so far (each :meth:`map_reduce` call is one).
+    sample_passes : int
+        Calls of :meth:`sample` by executors that read the data for it.
     """
 
     n_rows: int
     n_features: int
 
+    description = "scaleout"
+
     def __init__(self) -> None:
         self.passes = 0
+        self.sample_passes = 0  # sample() reads the data too; counted apart
         self.pass_seconds = 0.0
+        self._bar: Any = None
 
     def map_reduce(
         self,
@@ -97,10 +104,30 @@ class Passes(abc.ABC):
         return result
 
     def report(self, label: str, seconds: float) -> None:
-        """Log one progress line per pass: pass number, label, rows/s."""
+        """One progress line per pass: pass number, label, rows/s.
+
+        Logged on the ``scaleout`` logger (INFO), and shown as a progress bar
+        on stderr when ``so.get_config()["progress"]`` is true.
+        """
         rate = self.n_rows / seconds if seconds > 0 else float("inf")
-        log.info("pass %d (%s): %d rows in %.2f s, %.3g rows/s",
-                 self.passes, label, self.n_rows, seconds, rate)
+        line = (
+            f"pass {self.passes} ({label}): {self.n_rows} rows in {seconds:.2f} s, "
+            f"{rate:.3g} rows/s"
+        )
+        log.info(line)
+        if self._bar is None and get_config()["progress"]:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(desc=self.description, unit="pass", leave=False, mininterval=0.5)
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{label}, {rate:.3g} rows/s", refresh=False)
+            self._bar.update(1)
+
+    def close(self) -> None:
+        """Release what the passes hold (progress bar, caches)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     @abc.abstractmethod
     def _map_reduce(self, fn: Callable[[Batch], T], combine: Callable[[T, T], T]) -> T:
@@ -144,12 +171,17 @@ class InMemoryPasses(Passes):
         self.n_features = self.chunks[0].X.shape[1]
 
     @classmethod
-    def from_arrays(cls, X: np.ndarray, y: np.ndarray | None = None,
-                    chunk_rows: int = 1000) -> InMemoryPasses:
+    def from_arrays(
+        cls, X: np.ndarray, y: np.ndarray | None = None, chunk_rows: int = 1000
+    ) -> InMemoryPasses:
         """Split arrays into chunks of ``chunk_rows`` rows."""
         chunks = [
-            Batch(X[i:i + chunk_rows], None if y is None else y[i:i + chunk_rows],
-                  f"rows {i}..{min(i + chunk_rows, len(X)) - 1}", i)
+            Batch(
+                X[i : i + chunk_rows],
+                None if y is None else y[i : i + chunk_rows],
+                f"rows {i}..{min(i + chunk_rows, len(X)) - 1}",
+                i,
+            )
             for i in range(0, len(X), chunk_rows)
         ]
         return cls(chunks)

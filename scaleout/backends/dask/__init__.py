@@ -1,0 +1,240 @@
+"""The ``dask`` engine: exact out-of-core algorithms, on one machine or a cluster.
+
+Every algorithm is a kernel written as passes over chunks (``passes.py``);
+``executor.py`` runs the passes with Dask's threaded scheduler on this
+machine, or on a ``distributed`` cluster. One kernel module per algorithm,
+named as scikit-learn's modules: ``linear_model``, ``tree``, ``cluster``,
+``decomposition``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from functools import partial
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..._config import get_config
+from ...data import Batch
+from ...exceptions import DataError, UnsupportedOnBackend
+from ..base import Backend, FitResult
+from .passes import Passes
+
+if TYPE_CHECKING:
+    from ...base import ScaleoutEstimator
+    from ...data import Dataset
+    from ...pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Where an algorithm's out-of-core implementation lives."""
+
+    module: str
+    check: str
+    fit: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def _function(self, name: str) -> Any:
+        module = importlib.import_module(self.module, __name__)
+        return partial(getattr(module, name), **dict(self.options))
+
+    def check_params(self, params: dict[str, Any]) -> None:
+        self._function(self.check)(params)
+
+    def run(self, passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
+        return self._function(self.fit)(passes, params)
+
+
+KERNELS: dict[str, Kernel] = {
+    "LinearRegression": Kernel("._linreg", "check_linear_params", "fit_linear_regression"),
+    "LogisticRegression": Kernel(
+        ".linear_model", "check_logistic_params", "fit_logistic_regression"
+    ),
+    "DecisionTreeClassifier": Kernel(
+        ".tree", "check_tree_params", "fit_decision_tree", (("classifier", True),)
+    ),
+    "DecisionTreeRegressor": Kernel(
+        ".tree", "check_tree_params", "fit_decision_tree", (("classifier", False),)
+    ),
+    "KMeans": Kernel(".cluster", "check_kmeans_params", "fit_kmeans"),
+    "PCA": Kernel(".decomposition", "check_pca_params", "fit_pca"),
+}
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def current_client() -> Any:
+    """The cluster to run on: ``dask_scheduler`` from the config, else an active
+    ``distributed.Client``, else None (this machine)."""
+    address = get_config()["dask_scheduler"]
+    if address in ("threads", "local"):
+        return None
+    if address:
+        from distributed import Client
+
+        client = _CLIENTS.get(address)
+        if client is None or client.status != "running":
+            client = _CLIENTS[address] = Client(address, set_as_default=False)
+        return client
+    try:
+        from distributed import default_client
+
+        return default_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _cache_policy(dataset: Dataset) -> str:
+    from ..resolve import memory_budget
+
+    configured = get_config()["dask_cache"]
+    if configured != "auto":
+        return configured
+    return "memory" if dataset.estimated_nbytes <= memory_budget() else "spill"
+
+
+def open_passes(dataset: Dataset) -> Passes:
+    """Passes over ``dataset`` on the configured cluster, or on this machine."""
+    from .executor import ClusterPasses, LocalPasses
+
+    partitions = dataset.partitions(get_config()["dask_chunk_rows"])
+    if not partitions:
+        raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
+    client = current_client()
+    if client is not None:
+        return ClusterPasses(client, partitions, dataset.n_features)
+    return LocalPasses(partitions, dataset.n_features, cache=_cache_policy(dataset))
+
+
+def _labels(batch: Batch) -> np.ndarray:
+    return np.unique(batch.y)
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.union1d(a, b)
+
+
+def _transform_batch(step: Any, batch: Batch) -> Batch:
+    return Batch(
+        np.asarray(step.transform(np.asarray(batch.X))), batch.y, batch.source, batch.row_offset
+    )
+
+
+class TransformedPasses(Passes):
+    """The passes of a pipeline's later steps: chunks go through fitted steps first."""
+
+    def __init__(self, inner: Passes, step: Any, n_features: int) -> None:
+        super().__init__()
+        self.inner, self.step = inner, step
+        self.n_rows, self.n_features = inner.n_rows, n_features
+
+    def _map_reduce(self, fn: Any, combine: Any) -> Any:
+        transform = partial(_transform_batch, self.step)
+        return self.inner.map_reduce(
+            partial(_compose, fn, transform), label="pipeline", combine=combine
+        )
+
+    def report(self, label: str, seconds: float) -> None:
+        """The inner passes already report every pass."""
+
+    def sample(self, n: int, random_state: int | None) -> Batch:
+        return _transform_batch(self.step, self.inner.sample(n, random_state))
+
+
+def _compose(fn: Any, transform: Any, batch: Batch) -> Any:
+    return fn(transform(batch))
+
+
+class DaskBackend(Backend):
+    """Out-of-core fits from chunks: exact algorithms, local or on a cluster."""
+
+    name = "dask"
+
+    def check_supported(self, estimator: ScaleoutEstimator) -> None:
+        kernel = KERNELS.get(type(estimator).__name__)
+        if kernel is None:
+            raise UnsupportedOnBackend(
+                f"{type(estimator).__name__} is not supported by backend 'dask'; "
+                f"supported: {sorted(KERNELS)}"
+            )
+        kernel.check_params(estimator.get_params(deep=False))
+
+    def fit(
+        self, estimator: ScaleoutEstimator, dataset: Dataset, sample_weight: Any = None
+    ) -> FitResult:
+        if sample_weight is not None:
+            raise UnsupportedOnBackend(
+                f"{type(estimator).__name__}.fit(sample_weight=...) is not supported by "
+                "backend 'dask'; supported: sample_weight=None"
+            )
+        start = time.perf_counter()
+        passes = open_passes(dataset)
+        try:
+            state = self._fit_on(estimator, passes)
+        finally:
+            passes.close()
+        return FitResult(state, self._stats(passes, start))
+
+    def _fit_on(self, estimator: ScaleoutEstimator, passes: Passes) -> dict[str, Any]:
+        if estimator._classifier:
+            classes = passes.map_reduce(_labels, label="classes", combine=_union)
+            estimator.check_fit_target(classes)
+        return KERNELS[type(estimator).__name__].run(passes, estimator.get_params(deep=False))
+
+    def fit_pipeline(self, pipeline: Pipeline, dataset: Dataset, **fit_params: Any) -> FitResult:
+        from ...base import ScaleoutEstimator
+
+        if fit_params:
+            raise UnsupportedOnBackend(
+                f"Pipeline.fit({', '.join(fit_params)}=...) is not supported by backend 'dask'"
+            )
+        for name, step in pipeline.steps:
+            if not isinstance(step, ScaleoutEstimator):
+                raise UnsupportedOnBackend(
+                    f"pipeline step {name!r} ({type(step).__name__}) is not a scaleout "
+                    "estimator; backend 'dask' runs only scaleout estimators"
+                )
+        start = time.perf_counter()
+        base = passes = open_passes(dataset)
+        try:
+            schema: Any = dataset
+            for index, (_, step) in enumerate(pipeline.steps):
+                state = self._fit_on(step, passes)
+                step._set_fitted(state, schema, _Decision(self.name), self._stats(base, start))
+                if index < len(pipeline.steps) - 1:
+                    width = int(step.transform(np.zeros((1, step.n_features_in_))).shape[1])
+                    passes = TransformedPasses(passes, step, width)
+                    schema = SimpleNamespace(
+                        n_features=width,
+                        has_feature_names=False,
+                        feature_names=[f"x{j}" for j in range(width)],
+                    )
+        finally:
+            base.close()
+        return FitResult({}, self._stats(base, start))
+
+    @staticmethod
+    def _stats(passes: Passes, start: float) -> dict[str, Any]:
+        return {
+            "rows": int(passes.n_rows),
+            "passes": passes.passes + passes.sample_passes,
+            "seconds": time.perf_counter() - start,
+            "pass_seconds": passes.pass_seconds,
+            "storage": getattr(passes, "storage", "memory"),
+            "scheduler": "distributed" if hasattr(passes, "client") else "local threads",
+            "partitions": len(getattr(passes, "partitions", [])),
+        }
+
+
+@dataclass(frozen=True)
+class _Decision:
+    backend: str
+    rule: str = "pipeline"
+
+
+BACKEND = DaskBackend

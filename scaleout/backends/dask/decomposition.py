@@ -1,0 +1,92 @@
+"""PCA out of core: one pass of centred TSQR, then an SVD of the small R factor.
+
+The singular values and right singular vectors of the centred data equal
+those of ``R`` (``Xc = Q R``), so the result is scikit-learn's full-SVD PCA
+(``svd_solver="full"``) computed exactly from one pass, with its sign
+convention (``svd_flip`` with ``u_based_decision=False``: the largest
+absolute entry of each component is positive).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+from scipy import linalg
+
+from ...exceptions import UnsupportedOnBackend
+from .passes import Passes
+from .tsqr import chunk_stats, merge
+
+SUPPORTED_SOLVERS = ("auto", "full", "covariance_eigh", "arpack", "randomized")
+
+
+def check_pca_params(params: dict[str, Any]) -> None:
+    """Raise UnsupportedOnBackend for PCA options the dask engine cannot honour."""
+    n_components = params.get("n_components")
+    if n_components == "mle":
+        raise UnsupportedOnBackend(
+            "PCA(n_components='mle') is not supported by backend 'dask'; supported: an int, "
+            "a float in (0, 1), or None"
+        )
+    if params.get("svd_solver", "auto") not in SUPPORTED_SOLVERS:
+        raise UnsupportedOnBackend(
+            f"PCA(svd_solver={params['svd_solver']!r}) is not supported by backend 'dask'; "
+            f"supported: {SUPPORTED_SOLVERS} (all computed exactly)"
+        )
+
+
+def _n_components(n_components: Any, ratio: np.ndarray, n_rows: int, n_features: int) -> int:
+    if n_components is None:
+        return min(n_rows, n_features)
+    if isinstance(n_components, float) and 0 < n_components < 1:
+        # as scikit-learn: the smallest k whose cumulative ratio exceeds the target
+        cumulative = np.cumsum(ratio)
+        return int(np.searchsorted(cumulative, n_components, side="right") + 1)
+    return int(n_components)
+
+
+def fit_pca(passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
+    """Fit PCA in one pass.
+
+    Parameters
+    ----------
+    passes : Passes
+    params : dict
+        ``PCA.get_params()``.
+
+    Returns
+    -------
+    dict
+        ``components_``, ``explained_variance_``, ``explained_variance_ratio_``,
+        ``singular_values_``, ``mean_``, ``n_components_``, ``n_samples_``,
+        ``noise_variance_`` as scikit-learn defines them.
+    """
+    stats = passes.map_reduce(
+        partial(chunk_stats, with_target=False), label="centred QR", combine=merge
+    )
+    n, p = stats.n, passes.n_features
+    _, singular, Vt = linalg.svd(stats.R, full_matrices=False)
+    signs = np.sign(Vt[np.arange(len(Vt)), np.argmax(np.abs(Vt), axis=1)])
+    signs[signs == 0] = 1.0
+    Vt *= signs[:, None]
+    # R is p x p, but the data has rank <= n - 1 after centring: as scikit-learn, keep
+    # min(n, p) components.
+    keep = min(n, p)
+    singular, Vt = singular[:keep], Vt[:keep]
+    variance = singular**2 / (n - 1)
+    total = variance.sum()
+    ratio = variance / total if total > 0 else np.zeros_like(variance)
+    k = _n_components(params.get("n_components"), ratio, n, p)
+    noise = float(variance[k:].mean()) if k < min(n, p) else 0.0
+    return {
+        "components_": Vt[:k].copy(),
+        "explained_variance_": variance[:k].copy(),
+        "explained_variance_ratio_": ratio[:k].copy(),
+        "singular_values_": singular[:k].copy(),
+        "mean_": stats.mean,
+        "n_components_": k,
+        "n_samples_": n,
+        "noise_variance_": noise,
+    }
