@@ -4,6 +4,7 @@ The same estimators fit in memory (scikit-learn), out of core (Dask) or on
 Spark MLlib, and always return a plain-NumPy model.
 """
 
+from . import datasets
 from ._config import config_context, get_config, set_config
 from ._version import __version__
 from .backends import available_backends, known_backends
@@ -11,6 +12,7 @@ from .cluster import KMeans
 from .data import Dataset, read_csv, read_npy, read_parquet
 from .decomposition import PCA
 from .explain import explain
+from .incremental import Incremental
 from .linear_model import LinearRegression, LogisticRegression
 from .persist import load
 from .pipeline import Pipeline, make_pipeline
@@ -21,6 +23,7 @@ __all__ = [
     "Dataset",
     "DecisionTreeClassifier",
     "DecisionTreeRegressor",
+    "Incremental",
     "KMeans",
     "LinearRegression",
     "LogisticRegression",
@@ -28,6 +31,7 @@ __all__ = [
     "__version__",
     "available_backends",
     "config_context",
+    "datasets",
     "explain",
     "get_config",
     "known_backends",

@@ -14,8 +14,10 @@ y = (X[:, 0] > 0).astype(int)
 
 
 @pytest.fixture
-def fake_out_of_core_backend():
-    """Register an out-of-core backend that reuses the sklearn implementation."""
+def fake_out_of_core_backend(monkeypatch):
+    """Register an out-of-core backend that reuses the sklearn implementation
+    (and hide the real dask one, so the size rule has one candidate)."""
+    monkeypatch.delitem(_REGISTRY, "dask", raising=False)
     register_backend(
         BackendSpec("ooc", "scaleout.backends.sklearn", requires=("numpy",), out_of_core=True)
     )
@@ -59,7 +61,8 @@ def test_size_rule_goes_out_of_core_above_the_budget(fake_out_of_core_backend):
         assert so.explain(so.LogisticRegression(), X, y).backend == "sklearn"
 
 
-def test_size_rule_without_out_of_core_backend_falls_through():
+def test_size_rule_without_out_of_core_backend_falls_through(monkeypatch):
+    monkeypatch.delitem(_REGISTRY, "dask", raising=False)
     with so.config_context(memory_budget=10):
         decision = so.explain(so.KMeans(2), X)
     assert decision.backend == "sklearn"
@@ -75,7 +78,8 @@ def test_input_type_rule(fake_out_of_core_backend):
 
 def test_unknown_backend_lists_valid_names():
     with pytest.raises(
-        BackendUnavailable, match=r"Invalid backend: 'nope', expected one of \['auto', 'sklearn'"
+        BackendUnavailable,
+        match=r"Invalid backend: 'nope', expected one of \['auto', 'dask', 'sklearn'",
     ):
         so.LinearRegression(backend="nope").fit(X, y)
     with pytest.raises(BackendUnavailable, match="Invalid backend"):

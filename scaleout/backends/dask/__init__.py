@@ -51,7 +51,7 @@ class Kernel:
 
 
 KERNELS: dict[str, Kernel] = {
-    "LinearRegression": Kernel("._linreg", "check_linear_params", "fit_linear_regression"),
+    "LinearRegression": Kernel(".linear_model", "check_linear_params", "fit_linear_regression"),
     "LogisticRegression": Kernel(
         ".linear_model", "check_logistic_params", "fit_logistic_regression"
     ),
@@ -109,14 +109,6 @@ def open_passes(dataset: Dataset) -> Passes:
     if client is not None:
         return ClusterPasses(client, partitions, dataset.n_features)
     return LocalPasses(partitions, dataset.n_features, cache=_cache_policy(dataset))
-
-
-def _labels(batch: Batch) -> np.ndarray:
-    return np.unique(batch.y)
-
-
-def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.union1d(a, b)
 
 
 def _transform_batch(step: Any, batch: Batch) -> Batch:
@@ -181,10 +173,10 @@ class DaskBackend(Backend):
         return FitResult(state, self._stats(passes, start))
 
     def _fit_on(self, estimator: ScaleoutEstimator, passes: Passes) -> dict[str, Any]:
-        if estimator._classifier:
-            classes = passes.map_reduce(_labels, label="classes", combine=_union)
-            estimator.check_fit_target(classes)
-        return KERNELS[type(estimator).__name__].run(passes, estimator.get_params(deep=False))
+        state = KERNELS[type(estimator).__name__].run(passes, estimator.get_params(deep=False))
+        if estimator._classifier:  # the kernels read the classes in their first pass
+            estimator.check_fit_target(state["classes_"])
+        return state
 
     def fit_pipeline(self, pipeline: Pipeline, dataset: Dataset, **fit_params: Any) -> FitResult:
         from ...base import ScaleoutEstimator

@@ -1,4 +1,14 @@
-"""Out-of-core logistic regression: scikit-learn's lbfgs fit as passes over chunks.
+"""Out-of-core linear models: LinearRegression (one TSQR pass) and LogisticRegression
+(scikit-learn's lbfgs fit as passes over chunks).
+
+LinearRegression: with ``R = [[R11, r12], [0, r22]]`` the factor of the centred
+``[Xc | yc]`` (``tsqr.py``), the least-squares coefficients solve
+``R11 b = r12`` (minimum-norm when X is rank deficient, as scikit-learn's
+``lstsq`` on centred X), and the intercept is ``mean(y) - mean(X) @ b``;
+``positive=True`` solves the same triangular system with non-negative least
+squares, as scikit-learn's ``nnls``. One pass; ``X^T X`` is never formed.
+
+LogisticRegression:
 
 scikit-learn's ``LogisticRegression(solver="lbfgs")`` minimises (see
 ``sklearn.linear_model._logistic._logistic_regression_path`` and
@@ -37,13 +47,14 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from scipy import optimize
+from scipy import linalg, optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 
 from ...data import Batch
 from ...exceptions import DataError, UnsupportedOnBackend
 from .passes import Passes
+from .tsqr import chunk_stats, merge, merge_uncentered
 
 __all__ = ["check_logistic_params", "fit_logistic_regression"]
 
@@ -473,3 +484,36 @@ def _check_lbfgs_result(result: optimize.OptimizeResult, max_iter: int) -> int:
         )
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     return n_iter
+
+
+# ------------------------------------------------------------- LinearRegression
+def check_linear_params(params: dict[str, Any]) -> None:
+    """LinearRegression has no option the dask engine cannot honour."""
+    if params.get("positive") not in (True, False):
+        raise UnsupportedOnBackend("LinearRegression(positive=...) must be True or False")
+
+
+def fit_linear_regression(passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
+    """Fit ordinary least squares in one pass.
+
+    Returns
+    -------
+    dict
+        ``coef_``, ``intercept_``, ``rank_``, ``singular_`` as scikit-learn.
+    """
+    center = bool(params.get("fit_intercept", True))
+    stats = passes.map_reduce(
+        partial(chunk_stats, with_target=True, center=center),
+        label="TSQR of [X | y]",
+        combine=merge if center else merge_uncentered,
+    )
+    p = passes.n_features
+    R11, r12 = stats.R[:p, :p], stats.R[:p, p]
+    singular = linalg.svdvals(R11)
+    rank = int(np.sum(singular > singular.max(initial=0) * max(R11.shape) * np.finfo(float).eps))
+    if params.get("positive"):
+        coef = optimize.nnls(R11, r12)[0]
+    else:
+        coef = linalg.lstsq(R11, r12)[0]
+    intercept = float(stats.mean[p] - stats.mean[:p] @ coef) if center else 0.0
+    return {"coef_": coef, "intercept_": intercept, "rank_": rank, "singular_": singular}

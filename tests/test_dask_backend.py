@@ -1,0 +1,211 @@
+"""The dask engine end to end: Parquet in, the same model as scikit-learn out,
+on this machine (threads, memory or spill cache) and on a real 2-worker
+LocalCluster on 127.0.0.1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import cluster, decomposition, linear_model, metrics, tree
+
+import scaleout as so
+from scaleout.datasets import make_blobs, make_classification, make_regression
+from scaleout.exceptions import DataError, UnsupportedOnBackend
+
+distributed = pytest.importorskip("distributed")
+
+ROWS = 20_000
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    cluster_ = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=40,
+    )
+    client = distributed.Client(cluster_, set_as_default=False)
+    yield client
+    client.close()
+    cluster_.close()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dask-data")
+    kw = {"chunk_rows": 2_500, "n_files": 4}
+    return {
+        "regression": make_regression(root / "reg", ROWS, 8, random_state=0, **kw),
+        "binary": make_classification(root / "bin", ROWS, 8, random_state=1, **kw),
+        "multiclass": make_classification(
+            root / "multi", ROWS, 8, n_classes=3, random_state=2, **kw
+        ),
+        "blobs": make_blobs(root / "blobs", ROWS, 6, centers=5, random_state=3, **kw),
+    }
+
+
+def _arrays(info):
+    return so.read_parquet(info.path, target="y").to_numpy()
+
+
+def _where(engine, client):
+    if engine == "cluster":
+        return so.config_context(dask_scheduler=client.scheduler.address, dask_chunk_rows=2_500)
+    return so.config_context(dask_scheduler="threads", dask_cache=engine, dask_chunk_rows=2_500)
+
+
+ENGINES = ["memory", "spill", "cluster"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_linear_regression(engine, data_dir, cluster_client):
+    info = data_dir["regression"]
+    X, y = _arrays(info)
+    with _where(engine, cluster_client):
+        model = so.LinearRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+    ref = linear_model.LinearRegression().fit(X, y)
+    assert np.linalg.norm(model.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-6
+    assert model.intercept_ == pytest.approx(ref.intercept_, rel=1e-6, abs=1e-9)
+    assert model.fit_stats_["passes"] == 1
+    assert model.fit_stats_["rows"] == ROWS
+    assert model.fit_stats_["partitions"] == 8  # 4 files x 2 row groups of 2,500 rows
+    expected = {"memory": "memory", "spill": "spill", "cluster": "cluster memory"}[engine]
+    assert model.fit_stats_["storage"] == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pca(engine, data_dir, cluster_client):
+    info = data_dir["blobs"]
+    X, _ = _arrays(info)
+    features = [f"x{j}" for j in range(X.shape[1])]
+    with _where(engine, cluster_client):
+        model = so.PCA(3, backend="dask").fit(so.read_parquet(info.path, features=features))
+    ref = decomposition.PCA(3, svd_solver="full").fit(X)
+    assert_allclose(model.explained_variance_, ref.explained_variance_, rtol=1e-6)
+    assert_allclose(model.explained_variance_ratio_, ref.explained_variance_ratio_, rtol=1e-6)
+    assert_allclose(model.components_, ref.components_, atol=1e-8)  # same signs
+    assert_allclose(model.transform(X), ref.transform(X), atol=1e-7)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_logistic_regression(kind, engine, data_dir, cluster_client):
+    info = data_dir[kind]
+    X, y = _arrays(info)
+    with _where(engine, cluster_client):
+        model = so.LogisticRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+    ref = linear_model.LogisticRegression().fit(X, y)
+    assert model.coef_.shape == ref.coef_.shape  # 3 classes: multinomial (3, 8)
+    assert np.linalg.norm(model.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-3
+    assert np.mean(model.predict(X) == ref.predict(X)) >= 0.999
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_kmeans(engine, data_dir, cluster_client):
+    info = data_dir["blobs"]
+    X, _ = _arrays(info)
+    features = [f"x{j}" for j in range(X.shape[1])]
+    with _where(engine, cluster_client):
+        model = so.KMeans(5, random_state=0, backend="dask").fit(
+            so.read_parquet(info.path, features=features)
+        )
+    ref = cluster.KMeans(5, random_state=0).fit(X)
+    assert model.inertia_ <= 1.01 * ref.inertia_
+    assert not hasattr(model, "labels_")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("kind", ["binary", "regression"])
+def test_decision_tree(kind, engine, data_dir, cluster_client):
+    info = data_dir[kind]
+    X, y = _arrays(info)
+    cls = so.DecisionTreeClassifier if kind == "binary" else so.DecisionTreeRegressor
+    ref_cls = tree.DecisionTreeClassifier if kind == "binary" else tree.DecisionTreeRegressor
+    with _where(engine, cluster_client):
+        model = cls(max_depth=6, backend="dask").fit(so.read_parquet(info.path, target="y"))
+    ref = ref_cls(max_depth=6, random_state=0).fit(X, y)
+    ours, theirs = model.score(X, y), ref.score(X, y)
+    assert ours >= theirs - 0.01
+    assert model.tree_.max_depth <= 6
+    assert model.fit_stats_["passes"] <= 6 + 4
+
+
+def test_pipeline_pca_logistic_regression(data_dir, cluster_client):
+    info = data_dir["multiclass"]
+    X, y = _arrays(info)
+    pipe = so.make_pipeline(so.PCA(4), so.LogisticRegression(), backend="dask")
+    pipe.fit(so.read_parquet(info.path, target="y"))
+    from sklearn.pipeline import make_pipeline
+
+    ref = make_pipeline(
+        decomposition.PCA(4, svd_solver="full"), linear_model.LogisticRegression()
+    ).fit(X, y)
+    assert pipe.backend_ == "dask"
+    assert all(step.backend_ == "dask" for _, step in pipe.steps)
+    assert abs(metrics.accuracy_score(y, pipe.predict(X)) - ref.score(X, y)) <= 0.005
+
+
+def test_same_result_local_and_cluster(data_dir, cluster_client):
+    info = data_dir["binary"]
+    with so.config_context(dask_scheduler="threads"):
+        local = so.LogisticRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+    with so.config_context(dask_scheduler=cluster_client.scheduler.address):
+        remote = so.LogisticRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+    assert_allclose(local.coef_, remote.coef_, rtol=1e-10)
+    assert remote.fit_stats_["scheduler"] == "distributed"
+
+
+def test_nan_in_a_late_row_group_names_file_row_group_and_row(tmp_path):
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        X = rng.normal(size=(5_000, 3))
+        if k == 3:
+            X[4_000, 2] = np.nan
+        table = pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": X[:, 0]})
+        pq.write_table(table, tmp_path / f"part-{k}.parquet", row_group_size=2_500)
+    with pytest.raises(
+        DataError,
+        match=r"column 'c'.*row 19000 of file '.*part-3\.parquet', "
+        r"row group 1",
+    ):
+        so.LinearRegression(backend="dask").fit(so.read_parquet(tmp_path, target="y"))
+
+
+def test_a_string_column_in_one_file_is_named_before_reading(tmp_path):
+    pq.write_table(pa.table({"a": [1.0, 2.0], "y": [0.0, 1.0]}), tmp_path / "part-0.parquet")
+    pq.write_table(pa.table({"a": ["x", "y"], "y": [0.0, 1.0]}), tmp_path / "part-1.parquet")
+    with pytest.raises(DataError, match=r"part-1\.parquet.*column 'a'"):
+        so.read_parquet(tmp_path, target="y")
+
+
+def test_unsupported_options_are_named():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(UnsupportedOnBackend, match=r"PCA\(n_components='mle'\).*supported"):
+        so.PCA("mle", backend="dask").fit(X)
+    with pytest.raises(UnsupportedOnBackend, match="sample_weight"):
+        so.LinearRegression(backend="dask").fit(X, X[:, 0], sample_weight=np.ones(50))
+
+
+def test_size_rule_picks_dask_above_the_budget(data_dir):
+    ds = so.read_parquet(data_dir["regression"].path, target="y")
+    with so.config_context(memory_budget=ds.estimated_nbytes - 1):
+        decision = so.explain(so.LinearRegression(), ds)
+    assert (decision.backend, decision.rule) == ("dask", "size")
+
+
+def test_in_memory_input_on_dask_equals_sklearn():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3_000, 5))
+    y = X @ np.arange(1, 6) + rng.normal(size=3_000)
+    with so.config_context(dask_scheduler="threads", dask_chunk_rows=700):
+        model = so.LinearRegression(backend="dask").fit(X, y)
+    assert model.fit_stats_["partitions"] == 5
+    assert_array_equal(
+        np.round(model.coef_, 8), np.round(linear_model.LinearRegression().fit(X, y).coef_, 8)
+    )
