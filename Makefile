@@ -2,7 +2,7 @@
 # Both create the virtualenv and install what they need on first use.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-EXTRAS ?= dev,plot
+EXTRAS ?= dev,plot,dask
 # The demo reads MNIST IDX files from $SCALEOUT_MNIST_DIR; default: the shared copy when present
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
@@ -30,7 +30,9 @@ lint: install
 	$(VENV)/bin/ruff check scaleout tests benchmarks
 
 bench: install
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_sklearn_overhead.py
+	$(PY) benchmarks/bench_dask.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -209,3 +209,104 @@ def test_in_memory_input_on_dask_equals_sklearn():
     assert_array_equal(
         np.round(model.coef_, 8), np.round(linear_model.LinearRegression().fit(X, y).coef_, 8)
     )
+
+
+def test_a_worker_killed_mid_fit_and_the_fit_completes(tmp_path, cluster_client):
+    import os
+    import signal
+    import threading
+    import time
+
+    info = make_classification(
+        tmp_path / "kill", 200_000, 8, n_classes=3, random_state=5, chunk_rows=25_000, n_files=4
+    )
+    with so.config_context(dask_scheduler="threads"):
+        local = so.LogisticRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+
+    result: dict[str, object] = {}
+
+    def fit_on_cluster() -> None:
+        with so.config_context(
+            dask_scheduler=cluster_client.scheduler.address, dask_chunk_rows=25_000
+        ):
+            try:
+                result["model"] = so.LogisticRegression(backend="dask").fit(
+                    so.read_parquet(info.path, target="y")
+                )
+            except Exception as exc:  # reported below
+                result["error"] = exc
+
+    def loaded_chunks() -> int:
+        keys = cluster_client.run_on_scheduler(
+            lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks]
+        )
+        return sum("scaleout-pass" in k for k in keys)
+
+    pids = cluster_client.run(os.getpid)
+    thread = threading.Thread(target=fit_on_cluster)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while loaded_chunks() < 8 and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.01)
+    assert thread.is_alive(), "the fit ended before a worker could be killed"
+    victim = next(iter(pids.values()))
+    os.kill(victim, signal.SIGKILL)
+    thread.join(timeout=300)
+    assert "error" not in result, result.get("error")
+    model = result["model"]
+    assert_allclose(model.coef_, local.coef_, rtol=1e-8, atol=1e-10)
+    assert victim not in cluster_client.run(os.getpid).values()
+
+
+@pytest.mark.parametrize("engine", ["threads", "cluster"])
+def test_dask_dataframe_and_array_input(engine, data_dir, cluster_client):
+    import dask.array as da
+    import dask.dataframe as dd
+
+    info = data_dir["regression"]
+    X, y = _arrays(info)
+    ref = linear_model.LinearRegression().fit(X, y)
+    frame = dd.read_parquet(info.path)
+    config = (
+        {"dask_scheduler": cluster_client.scheduler.address}
+        if engine == "cluster"
+        else {"dask_scheduler": "threads"}
+    )
+    with so.config_context(**config):
+        decision = so.explain(so.LinearRegression(), frame, "y")
+        assert (decision.backend, decision.rule) == ("dask", "input type")
+        from_frame = so.LinearRegression().fit(frame, "y")
+        from_array = so.LinearRegression().fit(
+            da.from_array(X, chunks=(3_000, -1)), da.from_array(y, chunks=3_000)
+        )
+    assert from_frame.backend_ == "dask"
+    assert list(from_frame.feature_names_in_) == [f"x{j}" for j in range(8)]
+    for model in (from_frame, from_array):
+        assert np.linalg.norm(model.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-6
+    assert from_array.fit_stats_["partitions"] == 7
+
+
+def test_workers_read_their_own_row_groups(data_dir, cluster_client, monkeypatch):
+    """On a cluster the client never loads a partition: break loading in this process
+    and the fit still succeeds, because the workers (other processes) read the files."""
+    from scaleout.data.partitions import ParquetPartition
+
+    def no_reads_here(self):
+        raise AssertionError("a partition was read by the client")
+
+    monkeypatch.setattr(ParquetPartition, "load", no_reads_here)
+    info = data_dir["regression"]
+    with so.config_context(dask_scheduler=cluster_client.scheduler.address):
+        model = so.LinearRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+    assert model.fit_stats_["scheduler"] == "distributed"
+    with pytest.raises(AssertionError, match="read by the client"):
+        with so.config_context(dask_scheduler="threads"):
+            so.LinearRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+
+
+def test_an_active_client_is_used_without_config(data_dir, cluster_client):
+    info = data_dir["regression"]
+    with distributed.Client(cluster_client.scheduler.address) as client:
+        assert distributed.default_client() is client
+        model = so.LinearRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+    assert model.fit_stats_["scheduler"] == "distributed"

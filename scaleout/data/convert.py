@@ -112,6 +112,10 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
             "sparse input is not supported; convert it with X.toarray() (if it fits in "
             "memory) or write it to Parquet and pass the path."
         )
+    if _engine_of(X) == "dask":
+        from .daskframe import DaskDataset
+
+        return DaskDataset(X, y)
     _reject_engine_input(X, "X")
     _reject_engine_input(y, "y")
     if isinstance(X, (str, os.PathLike)):

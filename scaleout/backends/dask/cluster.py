@@ -1,0 +1,730 @@
+"""Out-of-core k-means: k-means|| seeding and Lloyd iterations as passes over chunks.
+
+scikit-learn's ``KMeans(algorithm="lloyd")`` (``sklearn.cluster._kmeans``)
+centres the data on its mean, seeds with greedy k-means++, then runs Lloyd
+iterations (assign every row to its closest centre, move each centre to the
+mean of its rows) until the labels stop changing ("strict convergence") or the
+squared centre shift summed over the clusters is at most
+``tol * mean(np.var(X, axis=0))``, at most ``max_iter`` times; an empty
+cluster is moved to the row farthest from its centre. ``inertia_`` is the sum
+of squared distances of the rows to the closest of the *final* centres.
+
+This module does the same with passes over the chunks (:class:`Passes`):
+
+1. **Statistics and picks** (1 pass). Per-feature mean and variance (Chan's
+   parallel merge of per-chunk means and sums of squared deviations) give the
+   tolerance; the same pass fetches ``n_clusters`` rows per run whose global
+   indices were drawn uniformly without replacement on the driver (the first
+   centre of k-means||, or the centres of ``init="random"``).
+2. **k-means|| seeding** (Bahmani et al., "Scalable k-means++", 2012), for
+   ``init="k-means++"``: 5 rounds of 1 pass each with oversampling factor
+   ``l = 2 * n_clusters``. A round computes every row's squared distance
+   ``d2`` to the closest candidate so far and keeps it with probability
+   ``min(1, l * d2 / cost)``, ``cost`` being the sum of ``d2`` over all rows.
+   That sum is known only at the end of the pass, so each chunk draws one
+   uniform ``u`` per row (a generator seeded from the run's seed, the round
+   and the chunk's ``row_offset``: reproducible for a given chunking) and
+   returns its rows with the smallest ``u / d2``; after the combine, the rows
+   with ``u / d2 < l / cost`` are exactly those the rule keeps (the number
+   returned, ``3 l + 50`` per run, exceeds the ``<= l`` expected by many
+   standard deviations). One more pass counts the rows closest to each
+   candidate (about ``10 * n_clusters + 1`` of them); scikit-learn's
+   ``KMeans(init="k-means++", n_init=10)`` on the candidates weighted by those
+   counts (in memory) gives the ``n_clusters`` initial centres. Spark uses
+   2 rounds (its default ``initSteps``), which measured 29% worse inertia than
+   scikit-learn on 2M x 20 blobs; 5 rounds of ``2k`` match k-means++.
+3. **Lloyd** (1 pass per iteration): per chunk the labels (scikit-learn's
+   compiled ``lloyd_iter_chunked_dense`` E-step when importable, else a NumPy
+   ``X @ C.T`` block version), per-cluster sums (a sparse one-hot product),
+   counts and the inertia. The driver divides, measures the shift and stops as
+   scikit-learn does. A shift of exactly zero is scikit-learn's strict
+   convergence (unchanged labels give bit-identical means); the inertia just
+   computed then belongs to the final centres and no final pass is needed.
+   When clusters come out empty, one extra pass fetches the rows farthest from
+   their centres and they are relocated as scikit-learn does.
+4. **Inertia** (1 pass, unless strict convergence): the inertia with the final
+   centres.
+
+The data are shifted by their mean in every pass when the mean is far from
+the origin compared with the spread (``||mean||^2 > sum(var)``), as
+scikit-learn centres ``X``, so that the ``||x||^2 - 2 x.c + ||c||^2``
+expansion keeps its precision; otherwise the shift would cost a copy of each
+chunk and buy nothing.
+
+Several initialisations (``n_init``) run side by side in the same passes (each
+chunk is read once per pass for all runs); the run with the lowest inertia
+wins. Passes, with ``R = 5`` rounds (fewer if every row already is a
+candidate)::
+
+    k-means++ init: 1 + R + 1 + lloyd + 1 (0 on strict convergence)
+    random init:    1 + lloyd + 1 (0 on strict convergence)
+    ndarray init:   lloyd + 1 (0 on strict convergence)
+
+where ``lloyd`` is the largest number of Lloyd iterations of a run plus its
+relocation passes (the statistics ride on the first Lloyd pass for an ndarray
+init).
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.cluster import KMeans as _SklearnKMeans
+from sklearn.utils import check_random_state
+
+from ...data import Batch
+from ...exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
+from .passes import Passes
+
+try:  # scikit-learn's compiled E-step; a NumPy version stands in without it.
+    from sklearn.cluster._k_means_common import _inertia_dense as _sk_inertia
+    from sklearn.cluster._k_means_lloyd import lloyd_iter_chunked_dense as _sk_lloyd
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    from sklearn.utils.parallel import _get_threadpool_controller
+except ImportError:  # pragma: no cover - depends on scikit-learn internals
+    _sk_lloyd = None
+
+__all__ = ["check_kmeans_params", "fit_kmeans"]
+
+_BACKEND = "dask"
+#: k-means|| rounds and oversampling factor (candidates per round / n_clusters).
+_ROUNDS = 5
+_OVERSAMPLING = 2
+#: k-means++ initialisations of the in-memory k-means on the weighted candidates.
+_CANDIDATE_N_INIT = 10
+#: Rows per block in the NumPy E-step.
+_BLOCK_ELEMENTS = 1 << 18
+
+_USE_SKLEARN = _sk_lloyd is not None
+
+
+# ---------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------
+
+
+def _unsupported(option: str, value: Any, supported: str) -> UnsupportedOnBackend:
+    return UnsupportedOnBackend(
+        f"KMeans({option}={value!r}) is not supported by backend '{_BACKEND}'; "
+        f"supported: {supported}"
+    )
+
+
+_INIT_SUPPORTED = (
+    "'k-means++' (seeded by k-means|| on this backend), 'random', "
+    "an array of shape (n_clusters, n_features)"
+)
+
+
+def check_kmeans_params(params: dict) -> None:
+    """Raise if the dask kernel cannot honour these KMeans options.
+
+    Parameters
+    ----------
+    params : dict
+        ``KMeans.get_params()`` (scikit-learn 1.9 names).
+
+    Raises
+    ------
+    UnsupportedOnBackend
+        For ``algorithm`` other than ``'lloyd'``, a callable ``init`` or an
+        ``init`` string other than ``'k-means++'`` and ``'random'``, or an
+        array ``init`` that is not 2-D. The message names the option, its value
+        and what is supported.
+
+    Notes
+    -----
+    ``init='k-means++'`` is honoured with k-means|| seeding (k-means++ needs
+    ``n_clusters`` passes); ``n_init`` initialisations run side by side in the
+    same passes. ``verbose`` is accepted (the passes log one progress line
+    each; nothing else is printed) and ``copy_x`` is ignored (chunks are never
+    modified).
+    """
+    algorithm = params.get("algorithm", "lloyd")
+    if algorithm != "lloyd":
+        raise _unsupported("algorithm", algorithm, "'lloyd'")
+    init = params.get("init", "k-means++")
+    if isinstance(init, str):
+        if init not in ("k-means++", "random"):
+            raise _unsupported("init", init, _INIT_SUPPORTED)
+    elif callable(init):
+        raise _unsupported("init", init, _INIT_SUPPORTED)
+    elif np.ndim(init) != 2:
+        raise _unsupported("init", init, _INIT_SUPPORTED)
+
+
+def _n_runs(params: dict) -> int:
+    """Initialisations to run, as scikit-learn's ``_check_params_vs_input``."""
+    init = params.get("init", "k-means++")
+    n_init = params.get("n_init", "auto")
+    if n_init == "auto":
+        n_init = 10 if isinstance(init, str) and init == "random" else 1
+    n_init = int(n_init)
+    if not isinstance(init, str) and n_init != 1:
+        warnings.warn(
+            "Explicit initial center position passed: performing only one init in "
+            f"KMeans instead of n_init={n_init}.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        n_init = 1
+    return n_init
+
+
+# ---------------------------------------------------------------------------
+# Mergeable partial results
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Stats:
+    """Row count, per-feature mean and sum of squared deviations (Chan merge)."""
+
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, X: np.ndarray) -> _Stats:
+        if X.shape[0] == 0:
+            return cls(0, np.zeros(X.shape[1]), np.zeros(X.shape[1]))
+        mean = X.mean(axis=0)
+        dev = X - mean
+        return cls(X.shape[0], mean, np.einsum("ij,ij->j", dev, dev))
+
+    def merge(self, other: _Stats) -> _Stats:
+        n = self.n + other.n
+        if n == 0:
+            return self
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.n / n)
+        m2 = self.m2 + other.m2 + delta**2 * (self.n * other.n / n)
+        return _Stats(n, mean, m2)
+
+    @property
+    def var(self) -> np.ndarray:
+        return self.m2 / self.n
+
+
+@dataclass
+class _Smallest:
+    """The ``size`` rows with the smallest keys (and an integer tag per row)."""
+
+    keys: np.ndarray
+    rows: np.ndarray
+    tags: np.ndarray
+    size: int
+
+    @classmethod
+    def of(cls, keys: np.ndarray, rows: np.ndarray, tags: np.ndarray, size: int) -> _Smallest:
+        if len(keys) > size:
+            idx = np.argpartition(keys, size - 1)[:size] if size > 0 else np.arange(0)
+            keys, rows, tags = keys[idx], rows[idx], tags[idx]
+        return cls(keys, rows, tags, size)
+
+    def merge(self, other: _Smallest) -> _Smallest:
+        return _Smallest.of(
+            np.concatenate([self.keys, other.keys]),
+            np.concatenate([self.rows, other.rows]),
+            np.concatenate([self.tags, other.tags]),
+            self.size,
+        )
+
+
+def _combine(a: Any, b: Any) -> Any:
+    """Merge two partial results of the same structure.
+
+    :class:`_Stats` and :class:`_Smallest` merge themselves; tuples, lists and
+    dicts merge entry by entry; None acts as the identity; anything else is
+    added.
+    """
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, (_Stats, _Smallest)):
+        return a.merge(b)
+    if isinstance(a, tuple):
+        return tuple(_combine(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, list):
+        return [_combine(x, y) for x, y in zip(a, b, strict=True)]
+    if isinstance(a, dict):
+        return {k: _combine(a[k], b[k]) for k in a}
+    return a + b
+
+
+# ---------------------------------------------------------------------------
+# Per-chunk primitives
+# ---------------------------------------------------------------------------
+
+
+def _shifted(X: np.ndarray, shift: np.ndarray | None) -> np.ndarray:
+    """``X - shift`` as C-contiguous float64 (``X`` itself when no shift)."""
+    if shift is None:
+        return np.ascontiguousarray(X, dtype=np.float64)
+    return np.subtract(X, shift, dtype=np.float64, order="C")
+
+
+def _labels_numpy(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest centre and squared distance to it, in blocks of rows.
+
+    ``argmax_c (x.c - ||c||^2 / 2)`` with one matrix product per block (a
+    column of ones in the block, ``-||c||^2 / 2`` in the centres); ties go to
+    the first centre, as in scikit-learn.
+    """
+    n, p = X.shape
+    k = centers.shape[0]
+    aug = np.empty((k, p + 1))
+    aug[:, :p] = centers
+    aug[:, p] = -0.5 * np.einsum("ij,ij->i", centers, centers)
+    block = max(256, _BLOCK_ELEMENTS // max(k, 1))
+    buf = np.empty((min(block, n), p + 1))
+    buf[:, p] = 1.0
+    labels = np.empty(n, dtype=np.int32)
+    d2 = np.empty(n)
+    for start in range(0, n, block):
+        xb = X[start:start + block]
+        m = xb.shape[0]
+        xa = buf[:m]
+        xa[:, :p] = xb
+        scores = xa @ aug.T
+        lab = scores.argmax(axis=1)
+        best = np.take_along_axis(scores, lab[:, None], axis=1)[:, 0]
+        labels[start:start + m] = lab
+        d2[start:start + m] = np.einsum("ij,ij->i", xb, xb) - 2.0 * best
+    np.maximum(d2, 0.0, out=d2)
+    return labels, d2
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
+
+
+@contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """BLAS limited to one thread while any caller is inside (as scikit-learn
+    runs its E-step: OpenMP threads over row blocks, each calling BLAS).
+
+    Reference-counted, so that chunks running in several threads of a worker
+    do not restore each other's limits out of order.
+    """
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _get_threadpool_controller().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+def _labels(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Index of the closest centre of every row (int32).
+
+    scikit-learn's compiled E-step with its OpenMP threads
+    (``_openmp_effective_n_threads``: ``OMP_NUM_THREADS`` or the CPUs; Dask
+    workers set ``OMP_NUM_THREADS=1``), else :func:`_labels_numpy`.
+    """
+    if not _USE_SKLEARN:
+        return _labels_numpy(X, centers)[0]
+    n = X.shape[0]
+    labels = np.empty(n, dtype=np.int32)
+    if n:
+        with _single_threaded_blas():
+            _sk_lloyd(X, np.ones(n), centers, None, None, labels, None,
+                      _openmp_effective_n_threads(), update_centers=False)
+    return labels
+
+
+def _row_d2(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Squared distance of every row to ``centers[labels]``."""
+    n, p = X.shape
+    d2 = np.empty(n)
+    block = 1 << 14
+    buf = np.empty((min(block, n), p))
+    for start in range(0, n, block):
+        xb = X[start:start + block]
+        diff = buf[:xb.shape[0]]
+        np.take(centers, labels[start:start + block], axis=0, out=diff)
+        np.subtract(xb, diff, out=diff)
+        d2[start:start + xb.shape[0]] = np.einsum("ij,ij->i", diff, diff)
+    return d2
+
+
+def _labels_d2(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest centre of every row and the squared distance to it."""
+    if not _USE_SKLEARN:
+        return _labels_numpy(X, centers)
+    labels = _labels(X, centers)
+    return labels, _row_d2(X, centers, labels)
+
+
+def _labels_inertia(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, float]:
+    """Closest centre of every row and the sum of squared distances."""
+    if not _USE_SKLEARN:
+        labels, d2 = _labels_numpy(X, centers)
+        return labels, float(d2.sum())
+    labels = _labels(X, centers)
+    if X.shape[0] == 0:
+        return labels, 0.0
+    inertia = _sk_inertia(X, np.ones(X.shape[0]), centers, labels,
+                          _openmp_effective_n_threads())
+    return labels, float(inertia)
+
+
+def _cluster_sums(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Per-cluster sums of the rows: a sparse one-hot ``(k, n)`` times ``X``."""
+    n = X.shape[0]
+    onehot = sp.csr_matrix((np.ones(n), labels, np.arange(n + 1)), shape=(n, k))
+    return np.asarray(onehot.T @ X)
+
+
+# ---------------------------------------------------------------------------
+# Per-chunk functions (module level: they must pickle to cluster workers)
+# ---------------------------------------------------------------------------
+
+
+def _chunk_stats_picks(batch: Batch, picks: np.ndarray) -> dict:
+    """Statistics of the chunk and the rows whose global index is in ``picks``."""
+    X = batch.X
+    start = np.searchsorted(picks, batch.row_offset)
+    stop = np.searchsorted(picks, batch.row_offset + X.shape[0])
+    index = picks[start:stop]
+    rows = np.asarray(X[index - batch.row_offset], dtype=np.float64)
+    return {
+        "stats": _Stats.of(np.asarray(X, dtype=np.float64)),
+        "picks": _Smallest(index.astype(np.float64), rows, index, len(picks)),
+    }
+
+
+def _chunk_round(batch: Batch, shift: np.ndarray | None, candidates: list[np.ndarray],
+                 seeds: list[int], round_: int, size: int) -> list[dict]:
+    """One k-means|| round on a chunk, for every run.
+
+    For each run: the sum of squared distances to the closest candidate and
+    the ``size`` rows with the smallest ``u / d2`` (``u`` uniform).
+    """
+    X = _shifted(batch.X, shift)
+    out = []
+    for cands, seed in zip(candidates, seeds, strict=True):
+        _, d2 = _labels_d2(X, cands)
+        u = np.random.default_rng([seed, round_, batch.row_offset]).random(X.shape[0])
+        with np.errstate(divide="ignore"):
+            keys = np.where(d2 > 0, u / np.where(d2 > 0, d2, 1.0), np.inf)
+        best = _Smallest.of(keys, X, np.arange(X.shape[0]), size)
+        finite = np.isfinite(best.keys)
+        best = _Smallest(best.keys[finite], best.rows[finite].copy(),
+                         best.tags[finite] + batch.row_offset, size)
+        out.append({"cost": float(d2.sum()), "sample": best})
+    return out
+
+
+def _chunk_weights(batch: Batch, shift: np.ndarray | None,
+                   candidates: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Rows closest to each candidate, for every run."""
+    X = _shifted(batch.X, shift)
+    return tuple(
+        np.bincount(_labels(X, cands), minlength=cands.shape[0]).astype(np.float64)
+        for cands in candidates
+    )
+
+
+def _chunk_lloyd(batch: Batch, shift: np.ndarray | None, tasks: list[tuple],
+                 stats: bool) -> dict:
+    """One pass of the Lloyd phase on a chunk: a task per unfinished run.
+
+    Tasks are ``("lloyd", centers)`` (per-cluster sums and counts, inertia),
+    ``("inertia", centers)`` (inertia only) and ``("far", centers, n)`` (the
+    ``n`` rows farthest from their closest centre, tagged with its index).
+    """
+    X = _shifted(batch.X, shift)
+    results: list[Any] = []
+    for task in tasks:
+        kind, centers = task[0], task[1]
+        k = centers.shape[0]
+        if kind == "lloyd":
+            labels, inertia = _labels_inertia(X, centers)
+            results.append({
+                "sums": _cluster_sums(X, labels, k),
+                "counts": np.bincount(labels, minlength=k).astype(np.float64),
+                "inertia": inertia,
+            })
+        elif kind == "inertia":
+            results.append({"inertia": _labels_inertia(X, centers)[1]})
+        else:
+            labels, d2 = _labels_d2(X, centers)
+            best = _Smallest.of(-d2, X, labels, task[2])
+            results.append({"far": _Smallest(best.keys, best.rows.copy(), best.tags,
+                                             task[2])})
+    return {
+        "stats": _Stats.of(np.asarray(batch.X, dtype=np.float64)) if stats else None,
+        "tasks": results,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Driver
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """State of one initialisation during the Lloyd phase."""
+
+    centers: np.ndarray
+    task: str = "lloyd"
+    n_iter: int = 0
+    inertia: float = np.inf
+    pending: tuple | None = None  # (sums, counts, inertia, empty) awaiting relocation
+
+
+def _use_shift(stats: _Stats) -> np.ndarray | None:
+    """The data mean when it is far from the origin compared with the spread."""
+    mean = stats.mean
+    return mean if float(mean @ mean) > float(stats.var.sum()) else None
+
+
+def _kmeans_parallel(passes: Passes, shift: np.ndarray | None, first: list[np.ndarray],
+                     pads: list[np.ndarray], k: int, seeds: list[int],
+                     local_seeds: list[int]) -> list[np.ndarray]:
+    """k-means|| seeding for every run; returns the initial centres (shifted)."""
+    n_runs = len(first)
+    over = _OVERSAMPLING * k
+    size = 3 * over + 50
+    candidates = [row[None, :].copy() for row in first]
+    for round_ in range(1, _ROUNDS + 1):
+        res = passes.map_reduce(
+            partial(_chunk_round, shift=shift, candidates=candidates, seeds=seeds,
+                    round_=round_, size=size),
+            label=f"kmeans|| round {round_}", combine=_combine,
+        )
+        for r in range(n_runs):
+            cost, sample = res[r]["cost"], res[r]["sample"]
+            if cost > 0:
+                keep = sample.keys < over / cost
+                order = np.argsort(sample.tags[keep], kind="stable")  # chunking-proof
+                candidates[r] = np.vstack([candidates[r], sample.rows[keep][order]])
+        if all(res[r]["cost"] <= 0 for r in range(n_runs)):
+            break  # every row is a candidate of every run
+    for r in range(n_runs):
+        if candidates[r].shape[0] < k:
+            candidates[r] = np.vstack([candidates[r], pads[r]])
+    weights = passes.map_reduce(
+        partial(_chunk_weights, shift=shift, candidates=candidates),
+        label="kmeans|| weights", combine=_combine,
+    )
+    return [
+        _reduce_candidates(candidates[r], weights[r], k, local_seeds[r])
+        for r in range(n_runs)
+    ]
+
+
+def _reduce_candidates(candidates: np.ndarray, weights: np.ndarray, k: int,
+                       seed: int) -> np.ndarray:
+    """Weighted k-means (k-means++ seeding, Lloyd) of the candidates, in memory."""
+    used = weights > 0
+    if used.sum() >= k:
+        candidates, weights = candidates[used], weights[used]
+    else:  # fewer distinct rows than clusters: keep the zero-weight ones too
+        weights = np.where(used, weights, 1e-12 * max(weights.sum(), 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km = _SklearnKMeans(n_clusters=k, init="k-means++", n_init=_CANDIDATE_N_INIT,
+                            random_state=seed).fit(candidates, sample_weight=weights)
+    return np.ascontiguousarray(km.cluster_centers_, dtype=np.float64)
+
+
+def _relocate(run: _Run, far: _Smallest) -> tuple[np.ndarray, np.ndarray]:
+    """Move empty clusters to the farthest rows, as scikit-learn does."""
+    sums, counts, _, empty = run.pending
+    order = np.argsort(far.keys, kind="stable")  # farthest first
+    if len(order) == 0 or -far.keys[order[0]] == 0:
+        return sums, counts  # all rows sit on their centres: nothing to gain
+    for cluster, idx in zip(empty, order, strict=False):
+        old = far.tags[idx]
+        sums[old] -= far.rows[idx]
+        counts[old] -= 1.0
+        sums[cluster] = far.rows[idx]
+        counts[cluster] = 1.0
+    return sums, counts
+
+
+def _update(run: _Run, sums: np.ndarray, counts: np.ndarray, inertia: float,
+            tol: float, max_iter: int) -> None:
+    """Finish one Lloyd iteration of ``run``: new centres, convergence test."""
+    filled = counts > 0
+    new = np.where(filled[:, None], sums / np.where(filled, counts, 1.0)[:, None], 0.0)
+    if not filled.all():  # scikit-learn puts them on the most populated cluster
+        new[~filled] = new[np.argmax(counts)]
+    shift_tot = float(((new - run.centers) ** 2).sum())
+    run.n_iter += 1
+    if shift_tot == 0.0:  # strict convergence: `inertia` is the final centres'
+        run.inertia = inertia
+        run.task = "done"
+        return
+    run.centers = new
+    run.task = "inertia" if shift_tot <= tol or run.n_iter >= max_iter else "lloyd"
+
+
+def _lloyd(passes: Passes, runs: list[_Run], shift: np.ndarray | None,
+           tol: float | None, rel_tol: float, max_iter: int) -> _Stats | None:
+    """Lloyd iterations and final inertia of every run, side by side."""
+    stats = None
+    step = 0
+    while any(run.task != "done" for run in runs):
+        active = [run for run in runs if run.task != "done"]
+        tasks = []
+        for run in active:
+            if run.task == "far":
+                tasks.append(("far", run.centers, len(run.pending[3])))
+            else:
+                tasks.append((run.task, run.centers))
+        step += 1
+        kinds = {run.task for run in active}
+        label = "kmeans inertia" if kinds == {"inertia"} else f"kmeans lloyd {step}"
+        res = passes.map_reduce(
+            partial(_chunk_lloyd, shift=shift, tasks=tasks, stats=tol is None),
+            label=label, combine=_combine,
+        )
+        if tol is None:
+            stats = res["stats"]
+            tol = float(stats.var.mean()) * rel_tol
+        for run, out in zip(active, res["tasks"], strict=True):
+            if run.task == "inertia":
+                run.inertia = out["inertia"]
+                run.task = "done"
+            elif run.task == "far":
+                inertia = run.pending[2]
+                sums, counts = _relocate(run, out["far"])
+                run.pending = None
+                _update(run, sums, counts, inertia, tol, max_iter)
+            else:
+                empty = np.flatnonzero(out["counts"] == 0)
+                if len(empty):
+                    run.pending = (out["sums"], out["counts"], out["inertia"], empty)
+                    run.task = "far"
+                else:
+                    _update(run, out["sums"], out["counts"], out["inertia"], tol, max_iter)
+    return stats
+
+
+def fit_kmeans(passes: Passes, params: dict) -> dict:
+    """Fit k-means on chunked data with passes; scikit-learn's Lloyd semantics.
+
+    Parameters
+    ----------
+    passes : Passes
+        The data.
+    params : dict
+        ``KMeans.get_params()``; checked with :func:`check_kmeans_params`.
+
+    Returns
+    -------
+    dict
+        ``cluster_centers_`` (ndarray of shape (n_clusters, n_features)),
+        ``inertia_`` (float: sum of squared distances of the rows to the closest
+        final centre) and ``n_iter_`` (int: Lloyd iterations of the best run).
+        ``labels_`` is not returned (it is as long as the data).
+
+    Raises
+    ------
+    UnsupportedOnBackend
+        See :func:`check_kmeans_params`.
+    DataError
+        Fewer rows than clusters.
+    InvalidParameterError
+        An ``init`` array whose shape is not ``(n_clusters, n_features)``.
+
+    Notes
+    -----
+    ``init='k-means++'`` seeds with k-means|| (5 rounds, oversampling
+    ``2 * n_clusters``) and ``init='random'`` with ``n_clusters`` rows drawn
+    uniformly without replacement (the distribution of scikit-learn's draw,
+    not its random numbers). ``n_init`` runs share passes. Passes: see the
+    module docstring.
+    """
+    check_kmeans_params(params)
+    k = int(params.get("n_clusters", 8))
+    max_iter = int(params.get("max_iter", 300))
+    rel_tol = float(params.get("tol", 1e-4))
+    n_init = params.get("n_init", "auto")
+    for name, value, ok in (("n_clusters", k, k >= 1), ("max_iter", max_iter, max_iter >= 1),
+                            ("tol", rel_tol, rel_tol >= 0),
+                            ("n_init", n_init, n_init == "auto" or int(n_init) >= 1)):
+        if not ok:
+            raise InvalidParameterError(f"KMeans({name}={value!r}) is out of range")
+    init = params.get("init", "k-means++")
+    n_rows, n_features = int(passes.n_rows), int(passes.n_features)
+    if n_rows < k:
+        raise DataError(f"n_samples={n_rows} should be >= n_clusters={k}.")
+    n_runs = _n_runs(params)
+    rs = check_random_state(params.get("random_state"))
+    seeds = [int(s) for s in rs.randint(np.iinfo(np.int32).max, size=(n_runs, 3)).ravel()]
+    run_seeds, pick_seeds, local_seeds = seeds[0::3], seeds[1::3], seeds[2::3]
+
+    if not isinstance(init, str):
+        centers = np.array(init, dtype=np.float64)
+        if centers.shape[0] != k:
+            raise InvalidParameterError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of clusters {k}."
+            )
+        if centers.shape[1] != n_features:
+            raise InvalidParameterError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of features of the data {n_features}."
+            )
+        if not np.isfinite(centers).all():
+            raise InvalidParameterError("The initial centers contain NaN or infinity.")
+        reference = centers.mean(axis=0)
+        spread = float(((centers - reference) ** 2).sum() / k)
+        shift = reference if float(reference @ reference) > spread else None
+        runs = [_Run(centers - reference if shift is not None else centers)]
+        _lloyd(passes, runs, shift, None, rel_tol, max_iter)
+    else:
+        picks_per_run = [
+            np.random.default_rng(s).choice(n_rows, size=k, replace=False) for s in pick_seeds
+        ]
+        picks = np.unique(np.concatenate(picks_per_run))
+        first = passes.map_reduce(partial(_chunk_stats_picks, picks=picks),
+                                  label="kmeans statistics", combine=_combine)
+        stats, got = first["stats"], first["picks"]
+        if got.tags.shape[0] != picks.shape[0]:
+            raise DataError(
+                f"KMeans expected {n_rows} rows but row indices {picks.max()} and below "
+                "did not all come back; the data changed between passes"
+            )
+        shift = _use_shift(stats)
+        by_index = dict(zip(got.tags.tolist(), got.rows, strict=True))
+        picked = [np.array([by_index[i] for i in p]) for p in picks_per_run]
+        if shift is not None:
+            picked = [p - shift for p in picked]
+        if init == "random":
+            starts = picked
+        else:
+            starts = _kmeans_parallel(passes, shift, [p[0] for p in picked],
+                                      [p[1:] for p in picked], k, run_seeds, local_seeds)
+        runs = [_Run(np.ascontiguousarray(c)) for c in starts]
+        _lloyd(passes, runs, shift, float(stats.var.mean()) * rel_tol, rel_tol, max_iter)
+
+    best = min(runs, key=lambda run: run.inertia)  # first of equals, as scikit-learn
+    centers = best.centers + shift if shift is not None else best.centers.copy()
+    return {
+        "cluster_centers_": centers,
+        "inertia_": float(best.inertia),
+        "n_iter_": int(best.n_iter),
+    }

@@ -1,0 +1,880 @@
+"""Decision trees out of core: histogram trees grown one level per pass.
+
+The method is the one of LightGBM and Spark MLlib, made to reproduce
+scikit-learn's exact ``best`` splitter whenever the binning is exact:
+
+1. **Bins.** One row sample (``passes.sample``, at most :data:`SAMPLE_ROWS`
+   rows) gives, per feature, the candidate thresholds: the midpoints between
+   consecutive distinct values, as scikit-learn uses. A feature with at most
+   ``max_bins`` distinct values keeps all of them, so its candidates are
+   exactly scikit-learn's; a feature with more keeps ``max_bins - 1``
+   midpoints at the sample's quantiles. Values are taken after rounding to
+   float32, as scikit-learn's trees do, and every chunk is binned with
+   routing boundaries derived from the thresholds, so that a row's bin code
+   satisfies ``code <= k`` exactly when scikit-learn's ``predict`` sends it
+   left at threshold ``k`` (``float32(x) <= threshold``). Binning uses a
+   small lookup table per feature (a uniform grid over the thresholds,
+   corrected with at most a few comparisons), falling back to
+   ``np.searchsorted`` for features whose thresholds are too unevenly spread.
+
+2. **Levels.** Each pass over the data serves one depth level: every chunk
+   routes its rows through the tree grown so far (on the bin codes) and
+   accumulates, for every open node of the level at once, the histogram
+   ``(node, class, feature, bin)`` of class counts (classifier) or
+   ``(node, [count, sum y, sum y^2], feature, bin)`` (regressor) with
+   ``np.bincount`` on a combined index. Only the smaller child of each split
+   is counted: its sibling's histogram is the parent's minus its own. The
+   first pass also collects the class labels (classifier), so a tree of
+   depth ``d`` costs ``d`` passes (plus the sample).
+
+3. **Splits.** From the histograms, each node's best split is found exactly
+   as scikit-learn's best splitter finds it on the binned data: the largest
+   impurity decrease (gini, entropy / log_loss, squared_error) among the
+   splits leaving at least ``min_samples_leaf`` rows on each side; nodes
+   follow scikit-learn's rules for ``max_depth``, ``min_samples_split``,
+   ``min_impurity_decrease`` and purity. Ties go to the lowest feature
+   index, then the lowest threshold (scikit-learn breaks them by its random
+   feature order). Node values are class fractions (classifier) or means
+   (regressor); impurities and sample counts are scikit-learn's, so the
+   result is scikit-learn's own ``Tree``.
+
+Within a fit, each process keeps the bin codes and node assignments of the
+chunks it has seen in a bounded memo (:data:`CACHE_BYTES`; keyed by a token
+unique to the fit, the chunk's source and row offset), so the data is binned
+once and each later pass routes a chunk through one level only. The memo
+never changes a result: a chunk it does not hold is binned and routed from
+the root again.
+
+Thresholds are scikit-learn's midpoints between the node's largest value
+on the left and smallest on the right, as far as the sample knows them: the
+largest and smallest sampled values of the bins on either side of the split.
+So when every feature value is sampled and has its own bin (at most
+``max_bins`` distinct values, at most :data:`SAMPLE_ROWS` rows) the split
+candidates, the chosen splits (up to ties) and the thresholds are
+scikit-learn's.
+
+Differences from scikit-learn: features with more than ``max_bins``
+distinct values are binned; values closer than scikit-learn's
+``FEATURE_THRESHOLD`` (1e-7) are still told apart; ties are broken by
+feature index; ``max_depth=None`` grows at most :data:`UNLIMITED_DEPTH`
+levels.
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import partial
+from math import ceil
+from typing import Any
+
+import numpy as np
+from scipy.special import xlogy
+
+from ..._sktree import LEAF, UNDEFINED, build_tree
+from ...data import Batch
+from ...exceptions import InvalidParameterError, UnsupportedOnBackend
+from .passes import Passes
+
+DEFAULT_MAX_BINS = 256
+"""Bins per feature when ``max_bins`` is not given."""
+
+SAMPLE_ROWS = 200_000
+"""Rows sampled to place the bin thresholds."""
+
+UNLIMITED_DEPTH = 30
+"""Levels grown at most when ``max_depth=None`` (one pass each)."""
+
+HIST_CELLS = 1 << 22
+"""Histogram cells counted per pass; a level with more open nodes takes more passes."""
+
+KEEP_CELLS = 1 << 25
+"""Histogram cells of a level kept on the driver for the sibling subtraction."""
+
+CACHE_BYTES = 512 << 20
+"""Per-process budget of the chunk memo (bin codes, labels, node of each row)."""
+
+EPSILON = float(np.finfo(np.float64).eps)  # scikit-learn's purity tolerance
+
+_SEARCH_CELLS = 1 << 20  # histogram cells searched at once on the driver
+_BIN_BLOCK = 1 << 18  # values binned at once (keeps the temporaries in cache)
+_HIST_BLOCK = 1 << 22  # values counted at once by one bincount
+_LUT_MAX_STEPS = 4  # most thresholds per lookup cell before falling back to searchsorted
+
+_CLASSIFIER_CRITERIA = ("gini", "entropy", "log_loss")
+_REGRESSOR_CRITERIA = ("squared_error",)
+
+
+# ------------------------------------------------------------------ parameters
+def _unsupported(name: str, option: str, value: Any, supported: str) -> UnsupportedOnBackend:
+    return UnsupportedOnBackend(
+        f"{name}({option}={value!r}) is not supported by backend 'dask'; supported: {supported}"
+    )
+
+
+def check_tree_params(params: dict[str, Any], *, classifier: bool) -> None:
+    """Raise for decision-tree options the dask kernel cannot honour.
+
+    Parameters
+    ----------
+    params : dict
+        ``DecisionTreeClassifier.get_params()`` or
+        ``DecisionTreeRegressor.get_params()``, plus scaleout's optional
+        ``max_bins`` (int in [2, 65536], default :data:`DEFAULT_MAX_BINS`).
+        Supported: ``criterion`` 'gini', 'entropy', 'log_loss' (classifier) or
+        'squared_error' (regressor); ``splitter='best'``; any ``max_depth``
+        (None grows at most :data:`UNLIMITED_DEPTH` levels); any
+        ``min_samples_split``, ``min_samples_leaf`` and
+        ``min_impurity_decrease``; ``class_weight`` None, a dict or
+        'balanced'; ``min_weight_fraction_leaf=0``; ``max_features=None``;
+        ``max_leaf_nodes=None``; ``ccp_alpha=0``; ``monotonic_cst=None``.
+        ``random_state`` is ignored: with every feature considered there is
+        nothing random.
+    classifier : bool
+        Whether the parameters are a classifier's.
+
+    Raises
+    ------
+    UnsupportedOnBackend
+        Naming the option, its value and the supported values.
+    InvalidParameterError
+        For a ``max_bins`` that is not an int in [2, 65536].
+    """
+    name = "DecisionTreeClassifier" if classifier else "DecisionTreeRegressor"
+    criteria = _CLASSIFIER_CRITERIA if classifier else _REGRESSOR_CRITERIA
+    default_criterion = criteria[0]
+    criterion = params.get("criterion", default_criterion)
+    if criterion not in criteria:
+        raise _unsupported(name, "criterion", criterion, ", ".join(map(repr, criteria)))
+    if params.get("splitter", "best") != "best":
+        raise _unsupported(name, "splitter", params["splitter"], "'best'")
+    if params.get("min_weight_fraction_leaf", 0.0) != 0:
+        raise _unsupported(name, "min_weight_fraction_leaf",
+                           params["min_weight_fraction_leaf"], "0.0")
+    if params.get("max_features") is not None:
+        raise _unsupported(name, "max_features", params["max_features"],
+                           "None (every feature at every split)")
+    if params.get("max_leaf_nodes") is not None:
+        raise _unsupported(name, "max_leaf_nodes", params["max_leaf_nodes"],
+                           "None (grown level by level; limit max_depth instead)")
+    if params.get("ccp_alpha", 0.0) != 0:
+        raise _unsupported(name, "ccp_alpha", params["ccp_alpha"], "0.0 (no pruning)")
+    if params.get("monotonic_cst") is not None:
+        raise _unsupported(name, "monotonic_cst", params["monotonic_cst"], "None")
+    class_weight = params.get("class_weight")
+    if class_weight is not None and not isinstance(class_weight, dict) \
+            and class_weight != "balanced":
+        raise _unsupported(name, "class_weight", class_weight, "None, a dict or 'balanced'")
+    _max_bins(params)
+
+
+def _max_bins(params: dict[str, Any]) -> int:
+    value = params.get("max_bins", DEFAULT_MAX_BINS)
+    if value is None:
+        return DEFAULT_MAX_BINS
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) \
+            or not 2 <= value <= 65536:
+        raise InvalidParameterError(
+            f"max_bins must be an int in [2, 65536]; got {value!r}"
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The stopping and splitting rules, resolved against the row count."""
+
+    classifier: bool
+    entropy: bool
+    max_depth: int
+    min_samples_split: int
+    min_samples_leaf: int
+    min_impurity_decrease: float
+    class_weight: Any
+
+
+def _rules(params: dict[str, Any], n_rows: int, classifier: bool) -> _Rules:
+    leaf = params.get("min_samples_leaf", 1)
+    if isinstance(leaf, numbers.Integral):
+        leaf = int(leaf)
+    else:
+        leaf = ceil(leaf * n_rows)
+    split = params.get("min_samples_split", 2)
+    if isinstance(split, numbers.Integral):
+        split = int(split)
+    else:
+        split = max(2, ceil(split * n_rows))
+    split = max(split, 2 * leaf)  # as scikit-learn
+    max_depth = params.get("max_depth")
+    return _Rules(
+        classifier=classifier,
+        entropy=params.get("criterion") in ("entropy", "log_loss"),
+        max_depth=UNLIMITED_DEPTH if max_depth is None else int(max_depth),
+        min_samples_split=split,
+        min_samples_leaf=max(leaf, 1),
+        min_impurity_decrease=float(params.get("min_impurity_decrease", 0.0) or 0.0),
+        class_weight=params.get("class_weight") if classifier else None,
+    )
+
+
+# --------------------------------------------------------------------- binning
+@dataclass(frozen=True)
+class _Bins:
+    """Per-feature thresholds and the means to bin a chunk against them.
+
+    ``thresholds[f][k]`` is the tree threshold of the split "bin <= k" of
+    feature ``f``; ``bounds[f][k]`` the largest float64 ``x`` with
+    ``float32(x) <= thresholds[f][k]``, so ``code = #{k: bounds[f][k] < x}``.
+    """
+
+    thresholds: list[np.ndarray]
+    bounds: list[np.ndarray]
+    low: list[np.ndarray]  # smallest sampled value of each bin
+    high: list[np.ndarray]  # largest sampled value of each bin
+    n_bins: int
+    dtype: Any
+    lut_features: np.ndarray  # features binned by lookup table
+    lut_low: np.ndarray
+    lut_high: np.ndarray
+    lut_scale: np.ndarray
+    lut_cells: int
+    lut_start: np.ndarray  # (len(lut_features) * lut_cells,) into lut_ext
+    lut_ext: np.ndarray  # padded bounds, flattened
+    lut_stride: int
+    lut_steps: int
+    search_features: np.ndarray  # features binned by np.searchsorted
+
+
+def _float32_bounds(thresholds: np.ndarray) -> np.ndarray:
+    """Largest float64 ``x`` with ``float32(x) <= t`` for each threshold ``t``."""
+    below = thresholds.astype(np.float32)
+    over = below.astype(np.float64) > thresholds
+    below[over] = np.nextafter(below[over], np.float32(-np.inf))
+    above = np.nextafter(below, np.float32(np.inf)).astype(np.float64)
+    low = below.astype(np.float64)
+    top = np.isinf(above)  # below is float32's largest: its next step is 2**128
+    above[top] = low[top] + 2.0 ** 104
+    half = (low + above) / 2  # exact: both are float32 values
+    even = (below.view(np.uint32) & 1) == 0  # round-half-to-even keeps ``below``
+    return np.where(even, half, np.nextafter(half, -np.inf))
+
+
+def _feature_thresholds(values: np.ndarray, max_bins: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thresholds of one feature, and the smallest and largest sampled value of each bin."""
+    distinct, counts = np.unique(values.astype(np.float32), return_counts=True)
+    distinct = distinct.astype(np.float64)
+    if len(distinct) <= 1:
+        return np.empty(0), distinct[:1], distinct[:1]
+    if len(distinct) <= max_bins:
+        cuts = np.arange(len(distinct) - 1)
+    else:
+        cumulative = np.cumsum(counts)
+        targets = cumulative[-1] * np.arange(1, max_bins) / max_bins
+        cuts = np.searchsorted(cumulative, targets, side="left")
+        cuts = np.unique(np.clip(cuts, 0, len(distinct) - 2))
+    lower, upper = distinct[cuts], distinct[cuts + 1]
+    low = distinct[np.concatenate([[0], cuts + 1])]
+    high = distinct[np.concatenate([cuts, [len(distinct) - 1]])]
+    return _midpoint(lower, upper), low, high
+
+
+def _midpoint(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """scikit-learn's threshold between two feature values."""
+    mid = lower / 2.0 + upper / 2.0
+    bad = (mid == upper) | np.isinf(mid)
+    mid[bad] = lower[bad]
+    return mid
+
+
+def _cells(X: np.ndarray, low: np.ndarray, high: np.ndarray, scale: np.ndarray,
+           cells: int) -> np.ndarray:
+    """Grid cell of each value: monotone in the value, the same for data and bounds."""
+    grid = np.clip(X, low, high)
+    grid -= low
+    grid *= scale
+    np.minimum(grid, cells - 1, out=grid)
+    return grid.astype(np.intp)
+
+
+def _make_bins(sample: np.ndarray, max_bins: int) -> _Bins:
+    n_features = sample.shape[1]
+    found = [_feature_thresholds(sample[:, f], max_bins) for f in range(n_features)]
+    thresholds = [t for t, _, _ in found]
+    bounds = [_float32_bounds(t) for t in thresholds]
+    n_bins = max([len(b) for b in bounds] + [0]) + 1
+    cells = int(min(1 << 14, max(64, 8 * n_bins)))
+    lut, search, starts, lows, highs, scales = [], [], [], [], [], []
+    stride = n_bins  # room for the bounds plus one +inf
+    for f, bound in enumerate(bounds):
+        if len(bound) == 0:
+            continue
+        low, high = bound[0], bound[-1]
+        span = high - low
+        if not np.isfinite(span):
+            search.append(f)
+            continue
+        scale = cells / span if span > 0 else 0.0
+        if not np.isfinite(scale):
+            search.append(f)
+            continue
+        cell_of = _cells(bound[:, None], np.array([low]), np.array([high]),
+                         np.array([scale]), cells)[:, 0]
+        if np.bincount(cell_of).max() > _LUT_MAX_STEPS:
+            search.append(f)
+            continue
+        start = np.searchsorted(cell_of, np.arange(cells), side="left")
+        starts.append(start + len(lut) * stride)
+        lut.append(f)
+        lows.append(low)
+        highs.append(high)
+        scales.append(scale)
+    ext = np.full((len(lut), stride), np.inf)
+    steps = 0
+    for i, f in enumerate(lut):
+        ext[i, :len(bounds[f])] = bounds[f]
+        cell_of = _cells(bounds[f][:, None], np.array([lows[i]]), np.array([highs[i]]),
+                         np.array([scales[i]]), cells)[:, 0]
+        steps = max(steps, int(np.bincount(cell_of).max()))
+    return _Bins(
+        thresholds=thresholds,
+        bounds=bounds,
+        low=[low for _, low, _ in found],
+        high=[high for _, _, high in found],
+        n_bins=n_bins,
+        dtype=np.uint8 if n_bins <= 256 else np.uint16,
+        lut_features=np.asarray(lut, dtype=np.intp),
+        lut_low=np.asarray(lows, dtype=np.float64),
+        lut_high=np.asarray(highs, dtype=np.float64),
+        lut_scale=np.asarray(scales, dtype=np.float64),
+        lut_cells=cells,
+        lut_start=(np.concatenate(starts) if starts else np.empty(0)).astype(np.int32),
+        lut_ext=ext.ravel(),
+        lut_stride=stride,
+        lut_steps=steps,
+        search_features=np.asarray(search, dtype=np.intp),
+    )
+
+
+def _bin(X: np.ndarray, bins: _Bins) -> np.ndarray:
+    """Bin codes ``(n_rows, n_features)``: ``#{k: bounds[f][k] < X[i, f]}``."""
+    n_rows, n_features = X.shape
+    codes = np.zeros((n_rows, n_features), dtype=bins.dtype)
+    lut = bins.lut_features
+    if len(lut):
+        everything = len(lut) == n_features
+        cell_offset = np.arange(len(lut), dtype=np.intp) * bins.lut_cells
+        ext_offset = np.arange(len(lut), dtype=np.int32) * bins.lut_stride
+        step = max(1, _BIN_BLOCK // len(lut))
+        for lo in range(0, n_rows, step):
+            block = X[lo:lo + step] if everything else X[lo:lo + step, lut]
+            cell = _cells(block, bins.lut_low, bins.lut_high, bins.lut_scale, bins.lut_cells)
+            cell += cell_offset
+            code = bins.lut_start[cell]
+            for _ in range(bins.lut_steps):
+                code += bins.lut_ext[code] < block
+            code -= ext_offset
+            if everything:
+                codes[lo:lo + step] = code
+            else:
+                codes[lo:lo + step, lut] = code
+    for f in bins.search_features:
+        codes[:, f] = np.searchsorted(bins.bounds[f], X[:, f], side="left")
+    return codes
+
+
+# ---------------------------------------------------------------- chunk memo
+@dataclass
+class _Chunk:
+    """What one process remembers of one chunk during one fit."""
+
+    codes: np.ndarray
+    labels: np.ndarray | None = None  # class index of each row
+    node: np.ndarray | None = None  # node of each row after ``level`` routing steps
+    level: int = -1
+    nbytes: int = 0  # what the memo charges for it
+
+
+_memo: OrderedDict[tuple, _Chunk] = OrderedDict()
+_memo_bytes = 0
+_memo_lock = threading.Lock()
+
+
+def _memo_get(key: tuple) -> _Chunk | None:
+    with _memo_lock:
+        return _memo.get(key)
+
+
+def _memo_put(key: tuple, chunk: _Chunk, nbytes: int) -> None:
+    """Keep ``chunk`` if it fits: entries of other fits make room first.
+
+    Passes read the chunks in order, so a full memo keeps the first ones
+    rather than evicting the ones the next pass needs first.
+    """
+    global _memo_bytes
+    with _memo_lock:
+        if _memo_bytes + nbytes > CACHE_BYTES:
+            for other in [k for k in _memo if k[0] != key[0]]:
+                _memo_bytes -= _memo.pop(other).nbytes
+        if _memo_bytes + nbytes <= CACHE_BYTES:
+            chunk.nbytes = nbytes
+            _memo[key] = chunk
+            _memo_bytes += nbytes
+
+
+def _forget(token: str) -> None:
+    """Drop this process's memo entries of one fit."""
+    global _memo_bytes
+    with _memo_lock:
+        for key in [k for k in _memo if k[0] == token]:
+            _memo_bytes -= _memo.pop(key).nbytes
+
+
+# ------------------------------------------------------------------- one pass
+@dataclass(frozen=True)
+class _Level:
+    """Everything a chunk needs for one level pass (shipped with the function)."""
+
+    token: str
+    bins: _Bins
+    classifier: bool
+    classes: np.ndarray | None  # None in the first pass of a classifier
+    depth: int
+    feature: np.ndarray  # routing arrays of the tree so far
+    split_bin: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    slots: np.ndarray  # histogram slot of each node, -1 when not counted
+    n_slots: int
+    all_rows: bool = field(default=False)  # every row is in slot 0 (the root)
+
+
+def _step(codes: np.ndarray, node: np.ndarray, level: _Level) -> np.ndarray:
+    """Move every row in a split node one level down."""
+    feature = level.feature[node]
+    rows = np.flatnonzero(feature >= 0)
+    if rows.size == 0:
+        return node
+    at = node[rows]
+    go_left = codes[rows, feature[rows]] <= level.split_bin[at]
+    moved = node.copy()
+    moved[rows] = np.where(go_left, level.left[at], level.right[at])
+    return moved
+
+
+def _chunk_state(batch: Batch, level: _Level) -> _Chunk:
+    key = (level.token, batch.source, batch.row_offset, batch.n_rows)
+    chunk = _memo_get(key)
+    if chunk is None:
+        chunk = _Chunk(_bin(np.asarray(batch.X), level.bins))
+        per_row = 4 + (4 if level.classifier else 0)
+        _memo_put(key, chunk, chunk.codes.nbytes + per_row * batch.n_rows)
+    if chunk.level == level.depth and chunk.node is not None:
+        return chunk
+    if chunk.level == level.depth - 1 and chunk.node is not None:
+        node = _step(chunk.codes, chunk.node, level)
+    else:
+        node = np.zeros(batch.n_rows, dtype=np.int32)
+        for _ in range(level.depth):
+            node = _step(chunk.codes, node, level)
+    chunk.node, chunk.level = node, level.depth
+    return chunk
+
+
+def _histogram(codes: np.ndarray, rows: np.ndarray | None, base: np.ndarray, n_groups: int,
+               n_bins: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Counts (or sums of ``weights``) per ``(group, feature, bin)``.
+
+    ``base[i]`` is the group of the i-th counted row (``rows[i]``, or row i
+    when ``rows`` is None).
+    """
+    n_features = codes.shape[1]
+    size = n_groups * n_features * n_bins
+    offset = np.arange(n_features, dtype=np.intp) * n_bins
+    out = None
+    step = max(1, _HIST_BLOCK // max(n_features, 1))
+    for lo in range(0, len(base), step):
+        block = codes[lo:lo + step] if rows is None else codes[rows[lo:lo + step]]
+        index = block.astype(np.intp)
+        index += offset
+        index += (base[lo:lo + step].astype(np.intp) * (n_features * n_bins))[:, None]
+        w = None if weights is None else np.repeat(weights[lo:lo + step], n_features)
+        part = np.bincount(index.ravel(), weights=w, minlength=size)
+        out = part if out is None else out + part
+    if out is None:
+        out = np.zeros(size, dtype=np.int64 if weights is None else np.float64)
+    return out.reshape(n_groups, n_features, n_bins)
+
+
+def _level_pass(batch: Batch, level: _Level) -> Any:
+    """One chunk's histograms for the nodes counted in this pass.
+
+    Returns ``(n_slots, n_classes, n_features, n_bins)`` class counts
+    (classifier; in the first pass ``(labels, counts)`` with the chunk's own
+    labels) or ``(n_slots, 3, n_features, n_bins)`` count, sum and sum of
+    squares of y (regressor).
+    """
+    chunk = _chunk_state(batch, level)
+    n_bins = level.bins.n_bins
+    if level.all_rows:
+        rows, slot = None, np.zeros(batch.n_rows, dtype=np.intp)
+    else:
+        slot = level.slots[chunk.node]
+        rows = np.flatnonzero(slot >= 0)
+        slot = slot[rows]
+    if level.classifier:
+        if level.classes is None:
+            labels, index = np.unique(np.asarray(batch.y), return_inverse=True)
+        else:
+            if chunk.labels is None:
+                chunk.labels = np.searchsorted(level.classes, np.asarray(batch.y)).astype(
+                    np.int32)
+            labels, index = level.classes, chunk.labels
+        n_classes = len(labels)
+        y = index if rows is None else index[rows]
+        counts = _histogram(chunk.codes, rows, slot * n_classes + y,
+                            level.n_slots * n_classes, n_bins)
+        counts = counts.reshape(level.n_slots, n_classes, *counts.shape[1:])
+        return (labels, counts) if level.classes is None else counts
+    y = np.asarray(batch.y, dtype=np.float64)
+    if rows is not None:
+        y = y[rows]
+    stats = [
+        _histogram(chunk.codes, rows, slot, level.n_slots, n_bins).astype(np.float64),
+        _histogram(chunk.codes, rows, slot, level.n_slots, n_bins, weights=y),
+        _histogram(chunk.codes, rows, slot, level.n_slots, n_bins, weights=y * y),
+    ]
+    return np.stack(stats, axis=1)
+
+
+def _merge_labelled(a: tuple, b: tuple) -> tuple:
+    """Combine first-pass results whose class axes list different labels."""
+    labels = np.union1d(a[0], b[0])
+    if len(labels) == len(a[0]) == len(b[0]):
+        return labels, a[1] + b[1]
+    shape = list(a[1].shape)
+    shape[1] = len(labels)
+    merged = np.zeros(shape, dtype=a[1].dtype)
+    for part_labels, part in (a, b):
+        merged[:, np.searchsorted(labels, part_labels)] += part
+    return labels, merged
+
+
+# ----------------------------------------------------------------- the driver
+def _impurity(stats: np.ndarray, rules: _Rules, weights: np.ndarray | None) -> float:
+    """scikit-learn's impurity of a node from its stats."""
+    if rules.classifier:
+        counts = stats * weights if weights is not None else stats.astype(np.float64)
+        total = counts.sum()
+        if total <= 0:
+            return 0.0
+        p = counts / total
+        if rules.entropy:
+            p = p[p > 0]
+            return float(-(p * np.log2(p)).sum())
+        return float(1.0 - (p * p).sum())
+    n, s, q = stats
+    mean = s / n
+    return float(q / n - mean * mean)
+
+
+def _weighted_n(stats: np.ndarray, rules: _Rules, weights: np.ndarray | None) -> float:
+    if rules.classifier:
+        return float((stats * weights).sum() if weights is not None else stats.sum())
+    return float(stats[0])
+
+
+def _n(stats: np.ndarray, rules: _Rules) -> int:
+    return int(stats.sum() if rules.classifier else round(stats[0]))
+
+
+def _best_splits(hist: np.ndarray, rules: _Rules, weights: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best split of each node: (flat feature*n_bins+bin, found, left stats).
+
+    ``hist`` is ``(nodes, stats, features, bins)``; a split "bin <= b" of
+    feature f sends the rows with codes ``<= b`` left.
+    """
+    n_nodes, _, n_features, n_bins = hist.shape
+    left = np.cumsum(hist, axis=3)
+    total = left[:, :, 0, -1]
+    right = total[:, :, None, None] - left
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rules.classifier:
+            n_left, n_right = left.sum(axis=1), right.sum(axis=1)
+            if weights is not None:
+                w = weights[None, :, None, None]
+                wleft, wright = left * w, right * w
+            else:
+                wleft, wright = left.astype(np.float64), right.astype(np.float64)
+            wn_left, wn_right = wleft.sum(axis=1), wright.sum(axis=1)
+            if rules.entropy:  # minus the weighted children entropies (natural log)
+                score = (xlogy(wleft, wleft).sum(axis=1) - xlogy(wn_left, wn_left)
+                         + xlogy(wright, wright).sum(axis=1) - xlogy(wn_right, wn_right))
+            else:  # scikit-learn's gini proxy
+                score = ((wleft * wleft).sum(axis=1) / wn_left
+                         + (wright * wright).sum(axis=1) / wn_right)
+        else:
+            n_left, n_right = left[:, 0], right[:, 0]
+            score = (left[:, 1] * left[:, 1] / n_left + right[:, 1] * right[:, 1] / n_right)
+    valid = ((n_left >= rules.min_samples_leaf) & (n_right >= rules.min_samples_leaf)
+             & np.isfinite(score))
+    score = np.where(valid, score, -np.inf).reshape(n_nodes, n_features * n_bins)
+    best = score.argmax(axis=1)
+    found = np.isfinite(score[np.arange(n_nodes), best])
+    feature, split_bin = np.divmod(best, n_bins)
+    left_stats = left[np.arange(n_nodes), :, feature, split_bin]
+    return best, found, left_stats
+
+
+class _Grower:
+    """Node arrays of the tree being grown (breadth-first numbering)."""
+
+    def __init__(self, rules: _Rules) -> None:
+        self.rules = rules
+        self.stats: list[np.ndarray] = []
+        self.depth: list[int] = []
+        self.feature: list[int] = []
+        self.split_bin: list[int] = []
+        self.threshold: list[float] = []
+        self.left: list[int] = []
+        self.right: list[int] = []
+        self.missing_left: list[int] = []
+
+    def add(self, stats: np.ndarray | None, depth: int) -> int:
+        self.stats.append(stats)
+        self.depth.append(depth)
+        self.feature.append(UNDEFINED)
+        self.split_bin.append(-1)
+        self.threshold.append(float(UNDEFINED))
+        self.left.append(LEAF)
+        self.right.append(LEAF)
+        self.missing_left.append(0)
+        return len(self.stats) - 1
+
+    def routing(self) -> dict[str, np.ndarray]:
+        return {
+            "feature": np.asarray(self.feature, dtype=np.intp),
+            "split_bin": np.asarray(self.split_bin, dtype=np.intp),
+            "left": np.asarray(self.left, dtype=np.int32),
+            "right": np.asarray(self.right, dtype=np.int32),
+        }
+
+
+def _class_weights(rule: Any, classes: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
+    if rule is None:
+        return None
+    from sklearn.utils.class_weight import compute_class_weight
+
+    return np.asarray(compute_class_weight(rule, classes=classes, y=classes,
+                                           sample_weight=counts.astype(np.float64)),
+                      dtype=np.float64)
+
+
+def fit_decision_tree(passes: Passes, params: dict[str, Any], *,
+                      classifier: bool) -> dict[str, Any]:
+    """Grow a decision tree level by level, one pass over the chunks per level.
+
+    Parameters
+    ----------
+    passes : Passes
+        The data; ``y`` holds class labels (classifier) or numbers.
+    params : dict
+        ``DecisionTreeClassifier.get_params()`` or
+        ``DecisionTreeRegressor.get_params()``, optionally with ``max_bins``;
+        checked with :func:`check_tree_params`.
+    classifier : bool
+        Grow a classifier (class counts) or a regressor (squared error).
+
+    Returns
+    -------
+    dict
+        scikit-learn's fitted attributes: ``tree_`` (a
+        ``sklearn.tree._tree.Tree``), ``n_outputs_`` (1), ``max_features_``
+        (the number of features) and, for a classifier, ``classes_`` (sorted
+        labels) and ``n_classes_``.
+
+    Notes
+    -----
+    Passes: one per level that has nodes to split (``max_depth`` for a tree
+    that reaches it; more only when a level's histograms exceed
+    :data:`HIST_CELLS`), after one ``passes.sample`` for the bins.
+    """
+    check_tree_params(params, classifier=classifier)
+    n_rows, n_features = passes.n_rows, passes.n_features
+    rules = _rules(params, n_rows, classifier)
+    sample = passes.sample(min(n_rows, SAMPLE_ROWS), 0)
+    bins = _make_bins(np.asarray(sample.X), _max_bins(params))
+    token = uuid.uuid4().hex
+    try:
+        return _grow(passes, bins, rules, token, n_features)
+    finally:
+        _forget(token)
+
+
+def _grow(passes: Passes, bins: _Bins, rules: _Rules, token: str,
+          n_features: int) -> dict[str, Any]:
+    n_bins = bins.n_bins
+    tree = _Grower(rules)
+    tree.add(None, 0)
+    classes: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    n_stats = 3
+
+    def run_pass(nodes: list[int], depth: int, label: str) -> dict[int, np.ndarray]:
+        nonlocal classes
+        slots = np.full(len(tree.stats), -1, dtype=np.intp)
+        slots[nodes] = np.arange(len(nodes))
+        level = _Level(token=token, bins=bins, classifier=rules.classifier,
+                       classes=classes, depth=depth, slots=slots, n_slots=len(nodes),
+                       all_rows=depth == 0, **tree.routing())
+        fn = partial(_level_pass, level=level)
+        if rules.classifier and classes is None:
+            classes, hist = passes.map_reduce(fn, label=label, combine=_merge_labelled)
+        else:
+            hist = passes.map_reduce(fn, label=label)
+        return {node: hist[i] for i, node in enumerate(nodes)}
+
+    # level 0: the root (and the classes)
+    hists = run_pass([0], 0, "tree level 0")
+    root = hists[0][:, 0, :].sum(axis=-1)  # stats summed over feature 0's bins
+    if rules.classifier:
+        n_stats = len(classes)
+        weights = _class_weights(rules.class_weight, classes, root)
+    tree.stats[0] = root
+    total_weight = _weighted_n(root, rules, weights)
+    impurity = [_impurity(root, rules, weights)]
+
+    def is_open(node: int) -> bool:
+        n = _n(tree.stats[node], rules)
+        return (tree.depth[node] < rules.max_depth and n >= rules.min_samples_split
+                and n >= 2 * rules.min_samples_leaf and impurity[node] > EPSILON)
+
+    open_nodes = [0] if is_open(0) else []
+    parent_hists: dict[int, np.ndarray] = {}
+    depth = 0
+    per_node = n_stats * n_features * n_bins
+    while open_nodes:
+        if depth > 0:
+            hists = _count_level(open_nodes, parent_hists, tree, depth, per_node, run_pass)
+        parent_hists = {}
+        kept = 0
+        search = max(1, _SEARCH_CELLS // per_node)
+        for lo in range(0, len(open_nodes), search):
+            batch = open_nodes[lo:lo + search]
+            hist = np.stack([hists[node] for node in batch])
+            best, found, left_stats = _best_splits(hist, rules, weights)
+            for i, node in enumerate(batch):
+                if not found[i]:
+                    continue
+                stats = tree.stats[node]
+                lstats = left_stats[i]
+                rstats = stats - lstats
+                limp, rimp = _impurity(lstats, rules, weights), _impurity(rstats, rules, weights)
+                wn = _weighted_n(stats, rules, weights)
+                wl, wr = _weighted_n(lstats, rules, weights), _weighted_n(rstats, rules, weights)
+                improvement = (wn / total_weight) * (
+                    impurity[node] - wr / wn * rimp - wl / wn * limp)
+                if improvement + EPSILON < rules.min_impurity_decrease:
+                    continue
+                feature, split_bin = divmod(int(best[i]), n_bins)
+                tree.feature[node] = feature
+                tree.split_bin[node] = split_bin
+                tree.threshold[node] = _node_threshold(hists[node], feature, split_bin, bins)
+                tree.missing_left[node] = int(_n(lstats, rules) > _n(rstats, rules))
+                tree.left[node] = tree.add(lstats, depth + 1)
+                tree.right[node] = tree.add(rstats, depth + 1)
+                impurity.extend([limp, rimp])
+                if kept + per_node <= KEEP_CELLS:
+                    parent_hists[node] = hists[node]
+                    kept += per_node
+        hists = {}
+        depth += 1
+        open_nodes = [node for node in range(len(tree.stats))
+                      if tree.depth[node] == depth and is_open(node)]
+        open_set = set(open_nodes)
+        parent_hists = {p: h for p, h in parent_hists.items()
+                        if tree.left[p] in open_set or tree.right[p] in open_set}
+    return _state(tree, rules, impurity, weights, classes, n_features)
+
+
+def _node_threshold(hist: np.ndarray, feature: int, split_bin: int, bins: _Bins) -> float:
+    """scikit-learn's threshold: midway between the node's values on either side.
+
+    The left side's largest and the right side's smallest sampled values
+    come from the bins next to the split that hold rows of the node; the
+    midpoint lies between the global thresholds of those bins, so it routes
+    every row of the node as its bin codes did.
+    """
+    rows_per_bin = hist[:, feature, :].sum(axis=0)
+    right_bin = split_bin + 1 + int(np.flatnonzero(rows_per_bin[split_bin + 1:])[0])
+    lower = bins.high[feature][split_bin:split_bin + 1]
+    upper = bins.low[feature][right_bin:right_bin + 1]
+    return float(_midpoint(lower, upper)[0])
+
+
+def _count_level(open_nodes: list[int], parent_hists: dict[int, np.ndarray], tree: _Grower,
+                 depth: int, per_node: int, run_pass: Any) -> dict[int, np.ndarray]:
+    """Histograms of the open nodes of one level: count the smaller sibling, subtract."""
+    open_set = set(open_nodes)
+    count: list[int] = []
+    derive: dict[int, tuple[int, int]] = {}
+    parents = sorted({p for p in range(len(tree.stats))
+                      if tree.left[p] in open_set or tree.right[p] in open_set})
+    for p in parents:
+        a, b = tree.left[p], tree.right[p]
+        if p in parent_hists:
+            small, large = (a, b) if _n(tree.stats[a], tree.rules) <= _n(
+                tree.stats[b], tree.rules) else (b, a)
+            count.append(small)
+            if large in open_set:
+                derive[large] = (p, small)
+        else:
+            count.extend(child for child in (a, b) if child in open_set)
+    per_pass = max(1, HIST_CELLS // per_node)
+    parts = range(0, len(count), per_pass)
+    hists: dict[int, np.ndarray] = {}
+    for k, lo in enumerate(parts):
+        label = f"tree level {depth}" + (f" part {k + 1}/{len(parts)}" if len(parts) > 1 else "")
+        hists.update(run_pass(count[lo:lo + per_pass], depth, label))
+    for node, (parent, sibling) in derive.items():
+        hists[node] = parent_hists[parent] - hists[sibling]
+    return hists
+
+
+def _state(tree: _Grower, rules: _Rules, impurity: list[float], weights: np.ndarray | None,
+           classes: np.ndarray | None, n_features: int) -> dict[str, Any]:
+    stats = np.stack(tree.stats)
+    if rules.classifier:
+        weighted = stats * weights if weights is not None else stats.astype(np.float64)
+        wn = weighted.sum(axis=1)
+        n = stats.sum(axis=1)
+        values = (weighted / wn[:, None])[:, None, :]
+        n_classes = np.array([len(classes)])
+    else:
+        n = np.rint(stats[:, 0]).astype(np.int64)
+        wn = stats[:, 0]
+        values = (stats[:, 1] / stats[:, 0])[:, None, None]
+        n_classes = np.array([1])
+    nodes = {
+        "left_child": np.asarray(tree.left, dtype=np.intp),
+        "right_child": np.asarray(tree.right, dtype=np.intp),
+        "feature": np.asarray(tree.feature, dtype=np.intp),
+        "threshold": np.asarray(tree.threshold, dtype=np.float64),
+        "impurity": np.asarray(impurity, dtype=np.float64),
+        "n_node_samples": np.asarray(n, dtype=np.intp),
+        "weighted_n_node_samples": np.asarray(wn, dtype=np.float64),
+        "missing_go_to_left": np.asarray(tree.missing_left, dtype=np.uint8),
+    }
+    state: dict[str, Any] = {
+        "tree_": build_tree(n_features, n_classes, nodes, values),
+        "n_outputs_": 1,
+        "max_features_": n_features,
+    }
+    if rules.classifier:
+        state["classes_"] = classes
+        state["n_classes_"] = len(classes)
+    return state
