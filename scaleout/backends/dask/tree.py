@@ -485,28 +485,29 @@ def _chunk_state(batch: Batch, level: _Level) -> _Chunk:
 
 
 def _histogram(codes: np.ndarray, rows: np.ndarray | None, base: np.ndarray, n_groups: int,
-               n_bins: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Counts (or sums of ``weights``) per ``(group, feature, bin)``.
+               n_bins: int, weights: tuple[np.ndarray | None, ...] = (None,)
+               ) -> list[np.ndarray]:
+    """Counts (``None``) or sums of each of ``weights`` per ``(group, feature, bin)``.
 
     ``base[i]`` is the group of the i-th counted row (``rows[i]``, or row i
-    when ``rows`` is None).
+    when ``rows`` is None); ``weights`` are given per counted row.
     """
     n_features = codes.shape[1]
     size = n_groups * n_features * n_bins
     offset = np.arange(n_features, dtype=np.intp) * n_bins
-    out = None
+    out = [np.zeros(size, dtype=np.int64 if w is None else np.float64) for w in weights]
     step = max(1, _HIST_BLOCK // max(n_features, 1))
     for lo in range(0, len(base), step):
         block = codes[lo:lo + step] if rows is None else codes[rows[lo:lo + step]]
         index = block.astype(np.intp)
         index += offset
         index += (base[lo:lo + step].astype(np.intp) * (n_features * n_bins))[:, None]
-        w = None if weights is None else np.repeat(weights[lo:lo + step], n_features)
-        part = np.bincount(index.ravel(), weights=w, minlength=size)
-        out = part if out is None else out + part
-    if out is None:
-        out = np.zeros(size, dtype=np.int64 if weights is None else np.float64)
-    return out.reshape(n_groups, n_features, n_bins)
+        index = index.ravel()
+        for total, w in zip(out, weights, strict=True):
+            if w is not None:
+                w = np.repeat(w[lo:lo + step], n_features)
+            total += np.bincount(index, weights=w, minlength=size)
+    return [total.reshape(n_groups, n_features, n_bins) for total in out]
 
 
 def _level_pass(batch: Batch, level: _Level) -> Any:
@@ -535,19 +536,16 @@ def _level_pass(batch: Batch, level: _Level) -> Any:
             labels, index = level.classes, chunk.labels
         n_classes = len(labels)
         y = index if rows is None else index[rows]
-        counts = _histogram(chunk.codes, rows, slot * n_classes + y,
-                            level.n_slots * n_classes, n_bins)
+        (counts,) = _histogram(chunk.codes, rows, slot * n_classes + y,
+                               level.n_slots * n_classes, n_bins)
         counts = counts.reshape(level.n_slots, n_classes, *counts.shape[1:])
         return (labels, counts) if level.classes is None else counts
     y = np.asarray(batch.y, dtype=np.float64)
     if rows is not None:
         y = y[rows]
-    stats = [
-        _histogram(chunk.codes, rows, slot, level.n_slots, n_bins).astype(np.float64),
-        _histogram(chunk.codes, rows, slot, level.n_slots, n_bins, weights=y),
-        _histogram(chunk.codes, rows, slot, level.n_slots, n_bins, weights=y * y),
-    ]
-    return np.stack(stats, axis=1)
+    n, total, squares = _histogram(chunk.codes, rows, slot, level.n_slots, n_bins,
+                                   weights=(None, y, y * y))
+    return np.stack([n.astype(np.float64), total, squares], axis=1)
 
 
 def _merge_labelled(a: tuple, b: tuple) -> tuple:
