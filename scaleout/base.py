@@ -220,6 +220,8 @@ class ScaleoutEstimator(BaseEstimator):
         return X
 
     def _call_local(self, method: str, X: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(X).__module__.startswith("pyspark"):  # stays distributed: a Spark DataFrame out
+            return get_backend("spark").predict_frame(self, method, X, *args, **kwargs)
         X = self._predict_input(X)
         with sklearn.config_context(assume_finite=True):  # checked by _predict_input
             return getattr(self._local_estimator(), method)(X, *args, **kwargs)

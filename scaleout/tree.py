@@ -13,6 +13,7 @@ from sklearn import tree as _sk
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
+from .exceptions import InvalidParameterError
 
 _TREE_PARAMS_DOC = """
     Parameters
@@ -21,6 +22,10 @@ _TREE_PARAMS_DOC = """
 min_weight_fraction_leaf, max_features, random_state, max_leaf_nodes, \
 min_impurity_decrease, ccp_alpha, monotonic_cst
         As in scikit-learn.
+    max_bins : int, default=256
+        Histogram engines (dask, spark) bin each feature into at most this
+        many quantile bins; the sklearn engine grows scikit-learn's exact tree
+        and ignores it.
     backend : str, default="auto"
         "auto", "sklearn", or any registered engine.
 
@@ -37,6 +42,18 @@ min_impurity_decrease, ccp_alpha, monotonic_cst
 
 class _BaseTree(ScaleoutEstimator):
     _supervised = True
+    _scaleout_params = ("backend", "max_bins")
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        bins = self.max_bins
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not (
+            2 <= bins <= 65536
+        ):
+            raise InvalidParameterError(
+                f"The 'max_bins' parameter of {type(self).__name__} must be an int in "
+                f"[2, 65536]. Got {bins!r} instead."
+            )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the class or value of each row."""
@@ -86,6 +103,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
         class_weight: dict | str | None = None,
         ccp_alpha: float = 0.0,
         monotonic_cst: Any = None,
+        max_bins: int = 256,
         backend: str = "auto",
     ) -> None:
         self.criterion = criterion
@@ -101,6 +119,7 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
         self.class_weight = class_weight
         self.ccp_alpha = ccp_alpha
         self.monotonic_cst = monotonic_cst
+        self.max_bins = max_bins
         self.backend = backend
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -132,6 +151,7 @@ class DecisionTreeRegressor(RegressorMixin, _BaseTree):
         min_impurity_decrease: float = 0.0,
         ccp_alpha: float = 0.0,
         monotonic_cst: Any = None,
+        max_bins: int = 256,
         backend: str = "auto",
     ) -> None:
         self.criterion = criterion
@@ -146,4 +166,5 @@ class DecisionTreeRegressor(RegressorMixin, _BaseTree):
         self.min_impurity_decrease = min_impurity_decrease
         self.ccp_alpha = ccp_alpha
         self.monotonic_cst = monotonic_cst
+        self.max_bins = max_bins
         self.backend = backend

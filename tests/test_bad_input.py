@@ -99,3 +99,8 @@ def test_non_finite_sample_weight():
     weights[7] = np.nan
     with pytest.raises(DataError, match="sample_weight contains NaN or infinity: row 7"):
         so.LinearRegression().fit(X, X[:, 0], sample_weight=weights)
+
+
+def test_max_bins_is_validated_on_every_engine():
+    with pytest.raises(InvalidParameterError, match="'max_bins' parameter"):
+        so.DecisionTreeClassifier(max_bins=1).fit(X, y)

@@ -135,3 +135,6 @@ register_backend(
         out_of_core=True,
     )
 )
+register_backend(
+    BackendSpec("spark", "scaleout.backends.spark", requires=("pyspark",), extra="spark")
+)

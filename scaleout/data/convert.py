@@ -116,6 +116,10 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
         from .daskframe import DaskDataset
 
         return DaskDataset(X, y)
+    if _engine_of(X) == "pyspark":
+        from .sparkframe import SparkDataset
+
+        return SparkDataset(X, target=y)
     _reject_engine_input(X, "X")
     _reject_engine_input(y, "y")
     if isinstance(X, (str, os.PathLike)):
