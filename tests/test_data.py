@@ -662,12 +662,12 @@ def test_as_dataset_in_memory_inputs():
         as_dataset(scipy.sparse.csr_matrix(np.eye(3)))
 
 
-def test_as_dataset_rejects_spark_and_dask_without_importing_them():
-    FakeSpark = type("DataFrame", (), {"__module__": "pyspark.sql.dataframe"})
-    FakeDask = type("DataFrame", (), {"__module__": "dask.dataframe.core"})
-    with pytest.raises(DataError, match="pyspark DataFrame, which scaleout does not support yet"):
+def test_as_dataset_rejects_unknown_spark_and_dask_objects_without_importing_them():
+    FakeSpark = type("Column", (), {"__module__": "pyspark.sql.column"})
+    FakeDask = type("Bag", (), {"__module__": "dask.bag.core"})
+    with pytest.raises(DataError, match="pyspark Column, which scaleout cannot read; supported"):
         as_dataset(FakeSpark())
-    with pytest.raises(DataError, match="dask DataFrame, which scaleout does not support yet"):
+    with pytest.raises(DataError, match="dask Bag, which scaleout cannot read; supported"):
         as_dataset(FakeDask())
 
 

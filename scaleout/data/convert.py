@@ -33,11 +33,11 @@ def _reject_engine_input(obj: Any, what: str) -> None:
     engine = _engine_of(obj)
     if engine is None:
         return
-    # TODO(spark/dask issues): return a SparkDataset / DaskDataset here.
     raise DataError(
-        f"{what} is a {engine} {type(obj).__name__}, which scaleout does not support yet; "
+        f"{what} is a {engine} {type(obj).__name__}, which scaleout cannot read; supported: "
+        "a Dask DataFrame or Array, a Spark DataFrame (as X, with y a column name), or "
         "write it to Parquet (e.g. df.write.parquet(path) / df.to_parquet(path)) and pass "
-        "the path, or collect it into pandas."
+        "the path."
     )
 
 
@@ -112,11 +112,12 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
             "sparse input is not supported; convert it with X.toarray() (if it fits in "
             "memory) or write it to Parquet and pass the path."
         )
-    if _engine_of(X) == "dask":
+    engine = _engine_of(X)
+    if engine == "dask" and hasattr(X, "to_delayed"):
         from .daskframe import DaskDataset
 
         return DaskDataset(X, y)
-    if _engine_of(X) == "pyspark":
+    if engine == "pyspark" and hasattr(X, "sparkSession"):
         from .sparkframe import SparkDataset
 
         return SparkDataset(X, target=y)

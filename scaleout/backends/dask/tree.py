@@ -152,21 +152,30 @@ def check_tree_params(params: dict[str, Any], *, classifier: bool) -> None:
     if params.get("splitter", "best") != "best":
         raise _unsupported(name, "splitter", params["splitter"], "'best'")
     if params.get("min_weight_fraction_leaf", 0.0) != 0:
-        raise _unsupported(name, "min_weight_fraction_leaf",
-                           params["min_weight_fraction_leaf"], "0.0")
+        raise _unsupported(
+            name, "min_weight_fraction_leaf", params["min_weight_fraction_leaf"], "0.0"
+        )
     if params.get("max_features") is not None:
-        raise _unsupported(name, "max_features", params["max_features"],
-                           "None (every feature at every split)")
+        raise _unsupported(
+            name, "max_features", params["max_features"], "None (every feature at every split)"
+        )
     if params.get("max_leaf_nodes") is not None:
-        raise _unsupported(name, "max_leaf_nodes", params["max_leaf_nodes"],
-                           "None (grown level by level; limit max_depth instead)")
+        raise _unsupported(
+            name,
+            "max_leaf_nodes",
+            params["max_leaf_nodes"],
+            "None (grown level by level; limit max_depth instead)",
+        )
     if params.get("ccp_alpha", 0.0) != 0:
         raise _unsupported(name, "ccp_alpha", params["ccp_alpha"], "0.0 (no pruning)")
     if params.get("monotonic_cst") is not None:
         raise _unsupported(name, "monotonic_cst", params["monotonic_cst"], "None")
     class_weight = params.get("class_weight")
-    if class_weight is not None and not isinstance(class_weight, dict) \
-            and class_weight != "balanced":
+    if (
+        class_weight is not None
+        and not isinstance(class_weight, dict)
+        and class_weight != "balanced"
+    ):
         raise _unsupported(name, "class_weight", class_weight, "None, a dict or 'balanced'")
     _max_bins(params)
 
@@ -175,11 +184,12 @@ def _max_bins(params: dict[str, Any]) -> int:
     value = params.get("max_bins", DEFAULT_MAX_BINS)
     if value is None:
         return DEFAULT_MAX_BINS
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) \
-            or not 2 <= value <= 65536:
-        raise InvalidParameterError(
-            f"max_bins must be an int in [2, 65536]; got {value!r}"
-        )
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or not 2 <= value <= 65536
+    ):
+        raise InvalidParameterError(f"max_bins must be an int in [2, 65536]; got {value!r}")
     return int(value)
 
 
@@ -256,14 +266,15 @@ def _float32_bounds(thresholds: np.ndarray) -> np.ndarray:
     above = np.nextafter(below, np.float32(np.inf)).astype(np.float64)
     low = below.astype(np.float64)
     top = np.isinf(above)  # below is float32's largest: its next step is 2**128
-    above[top] = low[top] + 2.0 ** 104
+    above[top] = low[top] + 2.0**104
     half = (low + above) / 2  # exact: both are float32 values
     even = (below.view(np.uint32) & 1) == 0  # round-half-to-even keeps ``below``
     return np.where(even, half, np.nextafter(half, -np.inf))
 
 
-def _feature_thresholds(values: np.ndarray, max_bins: int
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _feature_thresholds(
+    values: np.ndarray, max_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Thresholds of one feature, and the smallest and largest sampled value of each bin."""
     distinct, counts = np.unique(values.astype(np.float32), return_counts=True)
     distinct = distinct.astype(np.float64)
@@ -290,8 +301,9 @@ def _midpoint(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return mid
 
 
-def _cells(X: np.ndarray, low: np.ndarray, high: np.ndarray, scale: np.ndarray,
-           cells: int) -> np.ndarray:
+def _cells(
+    X: np.ndarray, low: np.ndarray, high: np.ndarray, scale: np.ndarray, cells: int
+) -> np.ndarray:
     """Grid cell of each value: monotone in the value, the same for data and bounds."""
     grid = np.clip(X, low, high)
     grid -= low
@@ -321,8 +333,9 @@ def _make_bins(sample: np.ndarray, max_bins: int) -> _Bins:
         if not np.isfinite(scale):
             search.append(f)
             continue
-        cell_of = _cells(bound[:, None], np.array([low]), np.array([high]),
-                         np.array([scale]), cells)[:, 0]
+        cell_of = _cells(
+            bound[:, None], np.array([low]), np.array([high]), np.array([scale]), cells
+        )[:, 0]
         if np.bincount(cell_of).max() > _LUT_MAX_STEPS:
             search.append(f)
             continue
@@ -335,9 +348,14 @@ def _make_bins(sample: np.ndarray, max_bins: int) -> _Bins:
     ext = np.full((len(lut), stride), np.inf)
     steps = 0
     for i, f in enumerate(lut):
-        ext[i, :len(bounds[f])] = bounds[f]
-        cell_of = _cells(bounds[f][:, None], np.array([lows[i]]), np.array([highs[i]]),
-                         np.array([scales[i]]), cells)[:, 0]
+        ext[i, : len(bounds[f])] = bounds[f]
+        cell_of = _cells(
+            bounds[f][:, None],
+            np.array([lows[i]]),
+            np.array([highs[i]]),
+            np.array([scales[i]]),
+            cells,
+        )[:, 0]
         steps = max(steps, int(np.bincount(cell_of).max()))
     return _Bins(
         thresholds=thresholds,
@@ -370,7 +388,7 @@ def _bin(X: np.ndarray, bins: _Bins) -> np.ndarray:
         ext_offset = np.arange(len(lut), dtype=np.int32) * bins.lut_stride
         step = max(1, _BIN_BLOCK // len(lut))
         for lo in range(0, n_rows, step):
-            block = X[lo:lo + step] if everything else X[lo:lo + step, lut]
+            block = X[lo : lo + step] if everything else X[lo : lo + step, lut]
             cell = _cells(block, bins.lut_low, bins.lut_high, bins.lut_scale, bins.lut_cells)
             cell += cell_offset
             code = bins.lut_start[cell]
@@ -378,9 +396,9 @@ def _bin(X: np.ndarray, bins: _Bins) -> np.ndarray:
                 code += bins.lut_ext[code] < block
             code -= ext_offset
             if everything:
-                codes[lo:lo + step] = code
+                codes[lo : lo + step] = code
             else:
-                codes[lo:lo + step, lut] = code
+                codes[lo : lo + step, lut] = code
     for f in bins.search_features:
         codes[:, f] = np.searchsorted(bins.bounds[f], X[:, f], side="left")
     return codes
@@ -484,9 +502,14 @@ def _chunk_state(batch: Batch, level: _Level) -> _Chunk:
     return chunk
 
 
-def _histogram(codes: np.ndarray, rows: np.ndarray | None, base: np.ndarray, n_groups: int,
-               n_bins: int, weights: tuple[np.ndarray | None, ...] = (None,)
-               ) -> list[np.ndarray]:
+def _histogram(
+    codes: np.ndarray,
+    rows: np.ndarray | None,
+    base: np.ndarray,
+    n_groups: int,
+    n_bins: int,
+    weights: tuple[np.ndarray | None, ...] = (None,),
+) -> list[np.ndarray]:
     """Counts (``None``) or sums of each of ``weights`` per ``(group, feature, bin)``.
 
     ``base[i]`` is the group of the i-th counted row (``rows[i]``, or row i
@@ -498,14 +521,14 @@ def _histogram(codes: np.ndarray, rows: np.ndarray | None, base: np.ndarray, n_g
     out = [np.zeros(size, dtype=np.int64 if w is None else np.float64) for w in weights]
     step = max(1, _HIST_BLOCK // max(n_features, 1))
     for lo in range(0, len(base), step):
-        block = codes[lo:lo + step] if rows is None else codes[rows[lo:lo + step]]
+        block = codes[lo : lo + step] if rows is None else codes[rows[lo : lo + step]]
         index = block.astype(np.intp)
         index += offset
-        index += (base[lo:lo + step].astype(np.intp) * (n_features * n_bins))[:, None]
+        index += (base[lo : lo + step].astype(np.intp) * (n_features * n_bins))[:, None]
         index = index.ravel()
         for total, w in zip(out, weights, strict=True):
             if w is not None:
-                w = np.repeat(w[lo:lo + step], n_features)
+                w = np.repeat(w[lo : lo + step], n_features)
             total += np.bincount(index, weights=w, minlength=size)
     return [total.reshape(n_groups, n_features, n_bins) for total in out]
 
@@ -531,20 +554,21 @@ def _level_pass(batch: Batch, level: _Level) -> Any:
             labels, index = np.unique(np.asarray(batch.y), return_inverse=True)
         else:
             if chunk.labels is None:
-                chunk.labels = np.searchsorted(level.classes, np.asarray(batch.y)).astype(
-                    np.int32)
+                chunk.labels = np.searchsorted(level.classes, np.asarray(batch.y)).astype(np.int32)
             labels, index = level.classes, chunk.labels
         n_classes = len(labels)
         y = index if rows is None else index[rows]
-        (counts,) = _histogram(chunk.codes, rows, slot * n_classes + y,
-                               level.n_slots * n_classes, n_bins)
+        (counts,) = _histogram(
+            chunk.codes, rows, slot * n_classes + y, level.n_slots * n_classes, n_bins
+        )
         counts = counts.reshape(level.n_slots, n_classes, *counts.shape[1:])
         return (labels, counts) if level.classes is None else counts
     y = np.asarray(batch.y, dtype=np.float64)
     if rows is not None:
         y = y[rows]
-    n, total, squares = _histogram(chunk.codes, rows, slot, level.n_slots, n_bins,
-                                   weights=(None, y, y * y))
+    n, total, squares = _histogram(
+        chunk.codes, rows, slot, level.n_slots, n_bins, weights=(None, y, y * y)
+    )
     return np.stack([n.astype(np.float64), total, squares], axis=1)
 
 
@@ -589,8 +613,9 @@ def _n(stats: np.ndarray, rules: _Rules) -> int:
     return int(stats.sum() if rules.classifier else round(stats[0]))
 
 
-def _best_splits(hist: np.ndarray, rules: _Rules, weights: np.ndarray | None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _best_splits(
+    hist: np.ndarray, rules: _Rules, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best split of each node: (flat feature*n_bins+bin, found, left stats).
 
     ``hist`` is ``(nodes, stats, features, bins)``; a split "bin <= b" of
@@ -610,16 +635,24 @@ def _best_splits(hist: np.ndarray, rules: _Rules, weights: np.ndarray | None
                 wleft, wright = left.astype(np.float64), right.astype(np.float64)
             wn_left, wn_right = wleft.sum(axis=1), wright.sum(axis=1)
             if rules.entropy:  # minus the weighted children entropies (natural log)
-                score = (xlogy(wleft, wleft).sum(axis=1) - xlogy(wn_left, wn_left)
-                         + xlogy(wright, wright).sum(axis=1) - xlogy(wn_right, wn_right))
+                score = (
+                    xlogy(wleft, wleft).sum(axis=1)
+                    - xlogy(wn_left, wn_left)
+                    + xlogy(wright, wright).sum(axis=1)
+                    - xlogy(wn_right, wn_right)
+                )
             else:  # scikit-learn's gini proxy
-                score = ((wleft * wleft).sum(axis=1) / wn_left
-                         + (wright * wright).sum(axis=1) / wn_right)
+                score = (wleft * wleft).sum(axis=1) / wn_left + (wright * wright).sum(
+                    axis=1
+                ) / wn_right
         else:
             n_left, n_right = left[:, 0], right[:, 0]
-            score = (left[:, 1] * left[:, 1] / n_left + right[:, 1] * right[:, 1] / n_right)
-    valid = ((n_left >= rules.min_samples_leaf) & (n_right >= rules.min_samples_leaf)
-             & np.isfinite(score))
+            score = left[:, 1] * left[:, 1] / n_left + right[:, 1] * right[:, 1] / n_right
+    valid = (
+        (n_left >= rules.min_samples_leaf)
+        & (n_right >= rules.min_samples_leaf)
+        & np.isfinite(score)
+    )
     score = np.where(valid, score, -np.inf).reshape(n_nodes, n_features * n_bins)
     best = score.argmax(axis=1)
     found = np.isfinite(score[np.arange(n_nodes), best])
@@ -667,13 +700,17 @@ def _class_weights(rule: Any, classes: np.ndarray, counts: np.ndarray) -> np.nda
         return None
     from sklearn.utils.class_weight import compute_class_weight
 
-    return np.asarray(compute_class_weight(rule, classes=classes, y=classes,
-                                           sample_weight=counts.astype(np.float64)),
-                      dtype=np.float64)
+    return np.asarray(
+        compute_class_weight(
+            rule, classes=classes, y=classes, sample_weight=counts.astype(np.float64)
+        ),
+        dtype=np.float64,
+    )
 
 
-def fit_decision_tree(passes: Passes, params: dict[str, Any], *,
-                      classifier: bool) -> dict[str, Any]:
+def fit_decision_tree(
+    passes: Passes, params: dict[str, Any], *, classifier: bool
+) -> dict[str, Any]:
     """Grow a decision tree level by level, one pass over the chunks per level.
 
     Parameters
@@ -713,8 +750,9 @@ def fit_decision_tree(passes: Passes, params: dict[str, Any], *,
         _forget(token)
 
 
-def _grow(passes: Passes, bins: _Bins, rules: _Rules, token: str,
-          n_features: int) -> dict[str, Any]:
+def _grow(
+    passes: Passes, bins: _Bins, rules: _Rules, token: str, n_features: int
+) -> dict[str, Any]:
     n_bins = bins.n_bins
     tree = _Grower(rules)
     tree.add(None, 0)
@@ -726,9 +764,17 @@ def _grow(passes: Passes, bins: _Bins, rules: _Rules, token: str,
         nonlocal classes
         slots = np.full(len(tree.stats), -1, dtype=np.intp)
         slots[nodes] = np.arange(len(nodes))
-        level = _Level(token=token, bins=bins, classifier=rules.classifier,
-                       classes=classes, depth=depth, slots=slots, n_slots=len(nodes),
-                       all_rows=depth == 0, **tree.routing())
+        level = _Level(
+            token=token,
+            bins=bins,
+            classifier=rules.classifier,
+            classes=classes,
+            depth=depth,
+            slots=slots,
+            n_slots=len(nodes),
+            all_rows=depth == 0,
+            **tree.routing(),
+        )
         fn = partial(_level_pass, level=level)
         if rules.classifier and classes is None:
             classes, hist = passes.map_reduce(fn, label=label, combine=_merge_labelled)
@@ -748,8 +794,12 @@ def _grow(passes: Passes, bins: _Bins, rules: _Rules, token: str,
 
     def is_open(node: int) -> bool:
         n = _n(tree.stats[node], rules)
-        return (tree.depth[node] < rules.max_depth and n >= rules.min_samples_split
-                and n >= 2 * rules.min_samples_leaf and impurity[node] > EPSILON)
+        return (
+            tree.depth[node] < rules.max_depth
+            and n >= rules.min_samples_split
+            and n >= 2 * rules.min_samples_leaf
+            and impurity[node] > EPSILON
+        )
 
     open_nodes = [0] if is_open(0) else []
     parent_hists: dict[int, np.ndarray] = {}
@@ -762,7 +812,7 @@ def _grow(passes: Passes, bins: _Bins, rules: _Rules, token: str,
         kept = 0
         search = max(1, _SEARCH_CELLS // per_node)
         for lo in range(0, len(open_nodes), search):
-            batch = open_nodes[lo:lo + search]
+            batch = open_nodes[lo : lo + search]
             hist = np.stack([hists[node] for node in batch])
             best, found, left_stats = _best_splits(hist, rules, weights)
             for i, node in enumerate(batch):
@@ -775,7 +825,8 @@ def _grow(passes: Passes, bins: _Bins, rules: _Rules, token: str,
                 wn = _weighted_n(stats, rules, weights)
                 wl, wr = _weighted_n(lstats, rules, weights), _weighted_n(rstats, rules, weights)
                 improvement = (wn / total_weight) * (
-                    impurity[node] - wr / wn * rimp - wl / wn * limp)
+                    impurity[node] - wr / wn * rimp - wl / wn * limp
+                )
                 if improvement + EPSILON < rules.min_impurity_decrease:
                     continue
                 feature, split_bin = divmod(int(best[i]), n_bins)
@@ -791,11 +842,15 @@ def _grow(passes: Passes, bins: _Bins, rules: _Rules, token: str,
                     kept += per_node
         hists = {}
         depth += 1
-        open_nodes = [node for node in range(len(tree.stats))
-                      if tree.depth[node] == depth and is_open(node)]
+        open_nodes = [
+            node for node in range(len(tree.stats)) if tree.depth[node] == depth and is_open(node)
+        ]
         open_set = set(open_nodes)
-        parent_hists = {p: h for p, h in parent_hists.items()
-                        if tree.left[p] in open_set or tree.right[p] in open_set}
+        parent_hists = {
+            p: h
+            for p, h in parent_hists.items()
+            if tree.left[p] in open_set or tree.right[p] in open_set
+        }
     return _state(tree, rules, impurity, weights, classes, n_features)
 
 
@@ -808,25 +863,33 @@ def _node_threshold(hist: np.ndarray, feature: int, split_bin: int, bins: _Bins)
     every row of the node as its bin codes did.
     """
     rows_per_bin = hist[:, feature, :].sum(axis=0)
-    right_bin = split_bin + 1 + int(np.flatnonzero(rows_per_bin[split_bin + 1:])[0])
-    lower = bins.high[feature][split_bin:split_bin + 1]
-    upper = bins.low[feature][right_bin:right_bin + 1]
+    right_bin = split_bin + 1 + int(np.flatnonzero(rows_per_bin[split_bin + 1 :])[0])
+    lower = bins.high[feature][split_bin : split_bin + 1]
+    upper = bins.low[feature][right_bin : right_bin + 1]
     return float(_midpoint(lower, upper)[0])
 
 
-def _count_level(open_nodes: list[int], parent_hists: dict[int, np.ndarray], tree: _Grower,
-                 depth: int, per_node: int, run_pass: Any) -> dict[int, np.ndarray]:
+def _count_level(
+    open_nodes: list[int],
+    parent_hists: dict[int, np.ndarray],
+    tree: _Grower,
+    depth: int,
+    per_node: int,
+    run_pass: Any,
+) -> dict[int, np.ndarray]:
     """Histograms of the open nodes of one level: count the smaller sibling, subtract."""
     open_set = set(open_nodes)
     count: list[int] = []
     derive: dict[int, tuple[int, int]] = {}
-    parents = sorted({p for p in range(len(tree.stats))
-                      if tree.left[p] in open_set or tree.right[p] in open_set})
+    parents = sorted(
+        {p for p in range(len(tree.stats)) if tree.left[p] in open_set or tree.right[p] in open_set}
+    )
     for p in parents:
         a, b = tree.left[p], tree.right[p]
         if p in parent_hists:
-            small, large = (a, b) if _n(tree.stats[a], tree.rules) <= _n(
-                tree.stats[b], tree.rules) else (b, a)
+            small, large = (
+                (a, b) if _n(tree.stats[a], tree.rules) <= _n(tree.stats[b], tree.rules) else (b, a)
+            )
             count.append(small)
             if large in open_set:
                 derive[large] = (p, small)
@@ -837,14 +900,20 @@ def _count_level(open_nodes: list[int], parent_hists: dict[int, np.ndarray], tre
     hists: dict[int, np.ndarray] = {}
     for k, lo in enumerate(parts):
         label = f"tree level {depth}" + (f" part {k + 1}/{len(parts)}" if len(parts) > 1 else "")
-        hists.update(run_pass(count[lo:lo + per_pass], depth, label))
+        hists.update(run_pass(count[lo : lo + per_pass], depth, label))
     for node, (parent, sibling) in derive.items():
         hists[node] = parent_hists[parent] - hists[sibling]
     return hists
 
 
-def _state(tree: _Grower, rules: _Rules, impurity: list[float], weights: np.ndarray | None,
-           classes: np.ndarray | None, n_features: int) -> dict[str, Any]:
+def _state(
+    tree: _Grower,
+    rules: _Rules,
+    impurity: list[float],
+    weights: np.ndarray | None,
+    classes: np.ndarray | None,
+    n_features: int,
+) -> dict[str, Any]:
     stats = np.stack(tree.stats)
     if rules.classifier:
         weighted = stats * weights if weights is not None else stats.astype(np.float64)
