@@ -24,6 +24,7 @@ from sklearn import datasets as skdatasets
 from sklearn import metrics
 from sklearn.model_selection import train_test_split
 
+from ._config import config_context
 from .backends import available_backends
 from .cluster import KMeans
 from .data import read_parquet
@@ -195,7 +196,11 @@ def run_demos(
     say = progress or log.info
     results: list[DemoResult] = []
     tasks = _tasks(mnist_dir)
-    with tempfile.TemporaryDirectory(prefix="scaleout-demo-") as tmp:
+    # The demo prints one line per step; per-pass progress bars would interleave with them.
+    with (
+        tempfile.TemporaryDirectory(prefix="scaleout-demo-") as tmp,
+        config_context(progress=False),
+    ):
         for step, task in enumerate(tasks, 1):
             X, y = task.data()
             X_train, X_test, y_train, y_test = train_test_split(

@@ -310,3 +310,28 @@ def test_an_active_client_is_used_without_config(data_dir, cluster_client):
         assert distributed.default_client() is client
         model = so.LinearRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
     assert model.fit_stats_["scheduler"] == "distributed"
+
+
+def test_csv_and_fsspec_url_inputs_on_dask(data_dir, tmp_path):
+    import fsspec
+    import pyarrow.csv as pacsv
+
+    info = data_dir["regression"]
+    X, y = _arrays(info)
+    ref = linear_model.LinearRegression().fit(X, y)
+    table = pq.read_table(info.files)
+    pacsv.write_csv(table, tmp_path / "reg.csv")
+    memory = fsspec.filesystem("memory")
+    for k, path in enumerate(info.files):
+        with open(path, "rb") as src, memory.open(f"/dask-url/part-{k}.parquet", "wb") as dst:
+            dst.write(src.read())
+    with so.config_context(dask_scheduler="threads", dask_chunk_rows=4_000):
+        from_csv = so.LinearRegression(backend="dask").fit(
+            so.read_csv(tmp_path / "reg.csv", target="y")
+        )
+        from_url = so.LinearRegression(backend="dask").fit(
+            so.read_parquet("memory://dask-url/*.parquet", target="y")
+        )
+    assert from_csv.fit_stats_["partitions"] == 5
+    for model in (from_csv, from_url):
+        assert np.linalg.norm(model.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-6
