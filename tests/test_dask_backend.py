@@ -335,3 +335,39 @@ def test_csv_and_fsspec_url_inputs_on_dask(data_dir, tmp_path):
     assert from_csv.fit_stats_["partitions"] == 5
     for model in (from_csv, from_url):
         assert np.linalg.norm(model.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-6
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine", "diabetes", "digits", "mnist"])
+def test_real_data_linear_regression_and_pca_from_parquet(name, parquet_of):
+    from sklearn.preprocessing import StandardScaler
+
+    from tests.conftest import load_named
+
+    X, y = load_named(name)
+    X = StandardScaler().fit_transform(X)
+    y = y.astype(float)
+    path = parquet_of(X, y)
+    with so.config_context(dask_scheduler="threads", dask_chunk_rows=500):
+        lin = so.LinearRegression(backend="dask").fit(so.read_parquet(path, target="y"))
+        pca = so.PCA(5, backend="dask").fit(
+            so.read_parquet(path, features=[f"x{j}" for j in range(X.shape[1])])
+        )
+    ref_lin = linear_model.LinearRegression().fit(X, y)
+    ref_pca = decomposition.PCA(5, svd_solver="full").fit(X)
+    assert np.linalg.norm(lin.coef_ - ref_lin.coef_) / np.linalg.norm(ref_lin.coef_) <= 1e-6
+    assert lin.rank_ == ref_lin.rank_
+    assert_allclose(pca.explained_variance_, ref_pca.explained_variance_, rtol=1e-6)
+    assert_allclose(np.abs(pca.components_ @ ref_pca.components_.T), np.eye(5), atol=1e-6)
+    assert_allclose(pca.components_, ref_pca.components_, atol=1e-6)  # signs fixed alike
+
+
+def test_ill_conditioned_linear_regression_warns():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    with (
+        so.config_context(dask_scheduler="threads"),
+        pytest.warns(RuntimeWarning, match="ill-conditioned"),
+    ):
+        model = so.LinearRegression(fit_intercept=False, backend="dask").fit(X, y.astype(float))
+    assert model.coef_.shape == (30,)

@@ -1,10 +1,11 @@
-"""PCA out of core: one pass of centred TSQR, then an SVD of the small R factor.
+"""PCA out of core: one pass of centred scatter, then an eigendecomposition.
 
-The singular values and right singular vectors of the centred data equal
-those of ``R`` (``Xc = Q R``), so the result is scikit-learn's full-SVD PCA
-(``svd_solver="full"``) computed exactly from one pass, with its sign
-convention (``svd_flip`` with ``u_based_decision=False``: the largest
-absolute entry of each component is positive).
+The eigenvalues of the centred scatter are the squared singular values of
+the centred data and its eigenvectors the right singular vectors: this is
+scikit-learn's ``svd_solver="covariance_eigh"`` (its default for tall data),
+computed from one pass, with scikit-learn's sign convention (``svd_flip``
+with ``u_based_decision=False``: the largest absolute entry of each
+component is positive).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from scipy import linalg
 
 from ...exceptions import UnsupportedOnBackend
 from .passes import Passes
-from .tsqr import chunk_stats, merge
+from .scatter import chunk_scatter, merge, sorted_eigh
 
 SUPPORTED_SOLVERS = ("auto", "full", "covariance_eigh", "arpack", "randomized")
 
@@ -64,15 +64,17 @@ def fit_pca(passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
         ``noise_variance_`` as scikit-learn defines them.
     """
     stats = passes.map_reduce(
-        partial(chunk_stats, with_target=False), label="centred QR", combine=merge
+        partial(chunk_scatter, with_target=False), label="centred scatter", combine=merge
     )
     n, p = stats.n, passes.n_features
-    _, singular, Vt = linalg.svd(stats.R, full_matrices=False)
+    eigenvalues, vectors = sorted_eigh(stats.M)
+    Vt = vectors.T
     signs = np.sign(Vt[np.arange(len(Vt)), np.argmax(np.abs(Vt), axis=1)])
     signs[signs == 0] = 1.0
     Vt *= signs[:, None]
-    # R is p x p, but the data has rank <= n - 1 after centring: as scikit-learn, keep
-    # min(n, p) components.
+    singular = np.sqrt(eigenvalues)
+    # The scatter is p x p, but the data has rank <= n - 1 after centring: as
+    # scikit-learn, keep min(n, p) components.
     keep = min(n, p)
     singular, Vt = singular[:keep], Vt[:keep]
     variance = singular**2 / (n - 1)

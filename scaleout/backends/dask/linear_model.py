@@ -1,12 +1,16 @@
-"""Out-of-core linear models: LinearRegression (one TSQR pass) and LogisticRegression
+"""Out-of-core linear models: LinearRegression (one scatter pass) and LogisticRegression
 (scikit-learn's lbfgs fit as passes over chunks).
 
-LinearRegression: with ``R = [[R11, r12], [0, r22]]`` the factor of the centred
-``[Xc | yc]`` (``tsqr.py``), the least-squares coefficients solve
-``R11 b = r12`` (minimum-norm when X is rank deficient, as scikit-learn's
-``lstsq`` on centred X), and the intercept is ``mean(y) - mean(X) @ b``;
-``positive=True`` solves the same triangular system with non-negative least
-squares, as scikit-learn's ``nnls``. One pass; ``X^T X`` is never formed.
+LinearRegression: one pass computes the centred scatter of ``[X | y]``
+(``scatter.py``): ``Sxx = Xcᵀ Xc`` and ``sxy = Xcᵀ yc``. With the
+eigendecomposition ``Sxx = V diag(λ) Vᵀ``, the coefficients are the
+minimum-norm least-squares solution ``b = V diag(1/λ) Vᵀ sxy`` over the
+numerically non-zero ``λ`` (scikit-learn's ``lstsq`` on centred X gives the
+same minimum-norm solution), the intercept ``mean(y) - mean(X) @ b``,
+``singular_ = sqrt(λ)``. ``positive=True`` runs non-negative least squares on
+the equivalent square system ``R b ≈ r`` (``R = diag(√λ) Vᵀ``, ``Rᵀ r = sxy``),
+whose objective equals ``||Xc b - yc||²`` up to a constant, as scikit-learn's
+``nnls``.
 
 LogisticRegression:
 
@@ -47,14 +51,14 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 
 from ...data import Batch
 from ...exceptions import DataError, UnsupportedOnBackend
 from .passes import Passes
-from .tsqr import chunk_stats, merge, merge_uncentered
+from .scatter import chunk_scatter, merge, merge_uncentered, sorted_eigh
 
 __all__ = ["check_logistic_params", "fit_logistic_regression"]
 
@@ -503,17 +507,54 @@ def fit_linear_regression(passes: Passes, params: dict[str, Any]) -> dict[str, A
     """
     center = bool(params.get("fit_intercept", True))
     stats = passes.map_reduce(
-        partial(chunk_stats, with_target=True, center=center),
-        label="TSQR of [X | y]",
+        partial(chunk_scatter, with_target=True, center=center),
+        label="scatter of [X | y]",
         combine=merge if center else merge_uncentered,
     )
     p = passes.n_features
-    R11, r12 = stats.R[:p, :p], stats.R[:p, p]
-    singular = linalg.svdvals(R11)
-    rank = int(np.sum(singular > singular.max(initial=0) * max(R11.shape) * np.finfo(float).eps))
-    if params.get("positive"):
-        coef = optimize.nnls(R11, r12)[0]
-    else:
-        coef = linalg.lstsq(R11, r12)[0]
+    Sxx, sxy = stats.M[:p, :p], stats.M[:p, p]
+    coef, rank = _solve_normal_equations(Sxx, sxy, stats.n, bool(params.get("positive")))
     intercept = float(stats.mean[p] - stats.mean[:p] @ coef) if center else 0.0
-    return {"coef_": coef, "intercept_": intercept, "rank_": rank, "singular_": singular}
+    return {
+        "coef_": coef,
+        "intercept_": intercept,
+        "rank_": rank,
+        "singular_": np.sqrt(sorted_eigh(Sxx)[0]),
+    }
+
+
+def _solve_normal_equations(
+    Sxx: np.ndarray, sxy: np.ndarray, n: int, positive: bool
+) -> tuple[np.ndarray, int]:
+    """Minimum-norm (or non-negative) least squares from the centred scatter.
+
+    Columns with zero variance get coefficient 0 (as scikit-learn's
+    ``lstsq``); the rest are solved in the eigenbasis of the scatter, where
+    directions with eigenvalues at rounding level are the null space and are
+    left out (the minimum-norm solution).
+    """
+    live = np.diag(Sxx) > 0
+    coef = np.zeros(len(sxy))
+    if not live.any():
+        return coef, 0
+    eigenvalues, vectors = sorted_eigh(Sxx[np.ix_(live, live)])
+    # Rounding leaves eigenvalues of about eps * max|λ| * size where the data has none.
+    keep = eigenvalues > eigenvalues.max() * max(n, int(live.sum())) * np.finfo(float).eps
+    condition = eigenvalues[0] / eigenvalues[keep][-1]  # κ² of the centred data
+    if condition > 1e12:
+        warnings.warn(
+            f"LinearRegression on backend 'dask': the data is ill-conditioned (condition "
+            f"number ~{np.sqrt(condition):.1e}); the one-pass scatter solution may differ "
+            "from scikit-learn's SVD solution by up to ~condition² * 1e-16 relative. "
+            "Fit with an intercept, rescale the features, or use backend='sklearn'.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    basis = vectors[:, keep]
+    projected = basis.T @ sxy[live]
+    if positive:
+        root = np.sqrt(eigenvalues[keep])
+        coef[live] = optimize.nnls(root[:, None] * basis.T, projected / root)[0]
+    else:
+        coef[live] = basis @ (projected / eigenvalues[keep])
+    return coef, int(keep.sum())
