@@ -58,9 +58,9 @@ def dask_ml_array(path: str) -> tuple[object, object]:
     import dask.dataframe as dd
 
     frame = dd.read_parquet(path)
-    X = frame.drop(columns="y").to_dask_array(lengths=True)
-    y = frame["y"].to_dask_array(lengths=True)
-    return X, y
+    columns = [c for c in frame.columns if c != "y"]
+    array = frame[[*columns, "y"]].to_dask_array(lengths=True)
+    return array[:, :-1], array[:, -1]
 
 
 def run_speed(rows: int, tmp: str) -> list[dict[str, object]]:

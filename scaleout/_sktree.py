@@ -59,12 +59,14 @@ def build_tree(
     if max_depth is None:
         max_depth = _depth(array["left_child"], array["right_child"])
     tree = Tree(int(n_features), n_classes, len(n_classes))
-    tree.__setstate__({
-        "max_depth": int(max_depth),
-        "node_count": count,
-        "nodes": array,
-        "values": np.ascontiguousarray(values, dtype=np.float64),
-    })
+    tree.__setstate__(
+        {
+            "max_depth": int(max_depth),
+            "node_count": count,
+            "nodes": array,
+            "values": np.ascontiguousarray(values, dtype=np.float64),
+        }
+    )
     return tree
 
 

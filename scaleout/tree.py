@@ -47,8 +47,10 @@ class _BaseTree(ScaleoutEstimator):
     def _validate_params(self) -> None:
         super()._validate_params()
         bins = self.max_bins
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not (
-            2 <= bins <= 65536
+        if (
+            isinstance(bins, bool)
+            or not isinstance(bins, (int, np.integer))
+            or not (2 <= bins <= 65536)
         ):
             raise InvalidParameterError(
                 f"The 'max_bins' parameter of {type(self).__name__} must be an int in "

@@ -34,8 +34,14 @@ def _standardized(loader):
 
 
 def _synthetic():
-    X, y = make_classification(n_samples=1500, n_features=12, n_informative=6,
-                               weights=[0.8, 0.2], flip_y=0.05, random_state=3)
+    X, y = make_classification(
+        n_samples=1500,
+        n_features=12,
+        n_informative=6,
+        weights=[0.8, 0.2],
+        flip_y=0.05,
+        random_state=3,
+    )
     return StandardScaler().fit_transform(X), y
 
 
@@ -77,8 +83,9 @@ def _assert_parity(state, sk, X):
     assert state["coef_"].shape == sk.coef_.shape
     assert state["intercept_"].shape == sk.intercept_.shape
     assert _rel(state["coef_"], sk.coef_) <= 1e-3
-    np.testing.assert_allclose(state["intercept_"], sk.intercept_, rtol=1e-3,
-                               atol=1e-3 * np.abs(sk.coef_).max())
+    np.testing.assert_allclose(
+        state["intercept_"], sk.intercept_, rtol=1e-3, atol=1e-3 * np.abs(sk.coef_).max()
+    )
     assert state["n_iter_"].shape == (1,)
     assert state["n_iter_"].dtype == np.int32
     agree = np.mean(_as_sklearn(state).predict(X) == sk.predict(X))
@@ -243,10 +250,14 @@ def test_chunk_functions_pickle():
     classes = np.array([0, 1, 2])
     coef = np.zeros((3, 5))
     for fn in (
-        partial(_binary_loss_grad, coef=coef[0], positive=1, class_weight=None,
-                fit_intercept=True),
-        partial(_multinomial_loss_grad, coef=coef, classes=classes,
-                class_weight=np.ones(3), fit_intercept=False),
+        partial(_binary_loss_grad, coef=coef[0], positive=1, class_weight=None, fit_intercept=True),
+        partial(
+            _multinomial_loss_grad,
+            coef=coef,
+            classes=classes,
+            class_weight=np.ones(3),
+            fit_intercept=False,
+        ),
     ):
         clone = pickle.loads(pickle.dumps(fn))
         assert clone.func is fn.func
@@ -258,8 +269,9 @@ def test_binary_chunk_loss_is_exact_for_confident_rows():
 
     X = np.array([[30.0], [-30.0], [30.0], [-30.0]])
     y = np.array([1, 0, 0, 1])
-    loss, grad, weight = _binary_loss_grad(Batch(X, y, "t", 0), np.array([1.0, 0.0]),
-                                           positive=1, class_weight=None, fit_intercept=True)
+    loss, grad, weight = _binary_loss_grad(
+        Batch(X, y, "t", 0), np.array([1.0, 0.0]), positive=1, class_weight=None, fit_intercept=True
+    )
     expected = 2 * np.log1p(np.exp(-30.0)) + 2 * (30.0 + np.log1p(np.exp(-30.0)))
     assert loss == pytest.approx(expected, rel=1e-15)
     assert weight == 4.0

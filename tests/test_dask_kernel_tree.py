@@ -71,8 +71,9 @@ def _leaf_counts_match(est, X, y=None):
 
 
 # ------------------------------------------------------------ classifiers
-@pytest.mark.parametrize("loader", [load_breast_cancer, load_wine, load_digits],
-                         ids=["breast_cancer", "wine", "digits"])
+@pytest.mark.parametrize(
+    "loader", [load_breast_cancer, load_wine, load_digits], ids=["breast_cancer", "wine", "digits"]
+)
 @pytest.mark.parametrize("depth", [3, 6])
 def test_classifier_matches_sklearn(loader, depth):
     X, y = loader(return_X_y=True)
@@ -120,8 +121,10 @@ def _assert_sklearn_up_to_ties(ours, theirs, X, rtol=1e-9):
         if ours.feature[a] == theirs.feature[b] and np.array_equal(go_a, go_b):
             assert ours.threshold[a] == theirs.threshold[b]
             same += 1
-            stack += [(ours.children_left[a], theirs.children_left[b], rows[go_a]),
-                      (ours.children_right[a], theirs.children_right[b], rows[~go_a])]
+            stack += [
+                (ours.children_left[a], theirs.children_left[b], rows[go_a]),
+                (ours.children_right[a], theirs.children_right[b], rows[~go_a]),
+            ]
     return same / max(total, 1)
 
 
@@ -133,8 +136,7 @@ def test_digits_tree_is_sklearns_up_to_ties():
     np.testing.assert_allclose(state["tree_"].value.sum(axis=2), 1.0)  # fractions, as sklearn
 
 
-@pytest.mark.parametrize("loader", [load_breast_cancer, load_wine],
-                         ids=["breast_cancer", "wine"])
+@pytest.mark.parametrize("loader", [load_breast_cancer, load_wine], ids=["breast_cancer", "wine"])
 def test_every_value_a_bin_gives_sklearns_tree(loader):
     """With more bins than distinct values the tree is scikit-learn's exact tree (up to ties)."""
     X, y = loader(return_X_y=True)
@@ -178,8 +180,9 @@ def test_class_weight(class_weight):
     state, _, sk = _fit(X, y, max_depth=4, class_weight=class_weight)
     est = _as_sklearn(state, X.shape[1])
     assert np.mean(est.predict(X) == sk.predict(X)) >= 0.99
-    np.testing.assert_allclose(state["tree_"].weighted_n_node_samples[0],
-                               sk.tree_.weighted_n_node_samples[0])
+    np.testing.assert_allclose(
+        state["tree_"].weighted_n_node_samples[0], sk.tree_.weighted_n_node_samples[0]
+    )
     np.testing.assert_allclose(state["tree_"].value[0], sk.tree_.value[0])
 
 
@@ -195,8 +198,9 @@ def test_regressor_diabetes():
         leaves = est.apply(X)
         means = np.bincount(leaves, weights=y) / np.maximum(np.bincount(leaves), 1)
         is_leaf = state["tree_"].children_left == -1
-        np.testing.assert_allclose(state["tree_"].value[is_leaf, 0, 0],
-                                   means[np.flatnonzero(is_leaf)])
+        np.testing.assert_allclose(
+            state["tree_"].value[is_leaf, 0, 0], means[np.flatnonzero(is_leaf)]
+        )
 
 
 def test_regressor_synthetic_binned():
@@ -206,8 +210,7 @@ def test_regressor_synthetic_binned():
     state, _, sk = _fit(X, y, classifier=False, max_depth=7, chunk=777)
     est = _as_sklearn(state, X.shape[1], classifier=False)
     assert abs(r2_score(y, est.predict(X)) - r2_score(y, sk.predict(X))) <= 0.01
-    assert abs(r2_score(y_test, est.predict(X_test)) - r2_score(y_test, sk.predict(X_test))) \
-        <= 0.01
+    assert abs(r2_score(y_test, est.predict(X_test)) - r2_score(y_test, sk.predict(X_test))) <= 0.01
     _leaf_counts_match(est, X)
 
 
@@ -217,8 +220,11 @@ def test_min_samples_leaf(min_samples_leaf):
     X, y = load_breast_cancer(return_X_y=True)
     state, _, sk = _fit(X, y, max_depth=8, min_samples_leaf=min_samples_leaf, max_bins=1024)
     tree = state["tree_"]
-    floor = min_samples_leaf if isinstance(min_samples_leaf, int) else np.ceil(
-        min_samples_leaf * len(X))
+    floor = (
+        min_samples_leaf
+        if isinstance(min_samples_leaf, int)
+        else np.ceil(min_samples_leaf * len(X))
+    )
     assert tree.n_node_samples[tree.children_left == -1].min() >= floor
     est = _as_sklearn(state, X.shape[1])
     assert np.mean(est.predict(X) == sk.predict(X)) >= 0.99
@@ -264,21 +270,30 @@ def test_single_class_is_one_leaf():
 def test_binning_matches_float32_comparison():
     """code <= k exactly when float32(x) <= threshold k, as scikit-learn predicts."""
     rng = np.random.default_rng(0)
-    sample = np.column_stack([
-        rng.normal(size=3000),
-        rng.lognormal(sigma=4, size=3000),  # too uneven for the lookup table
-        rng.integers(0, 5, size=3000).astype(float),
-        rng.normal(scale=1e30, size=3000),
-        np.zeros(3000),
-    ])
+    sample = np.column_stack(
+        [
+            rng.normal(size=3000),
+            rng.lognormal(sigma=4, size=3000),  # too uneven for the lookup table
+            rng.integers(0, 5, size=3000).astype(float),
+            rng.normal(scale=1e30, size=3000),
+            np.zeros(3000),
+        ]
+    )
     bins = kernel._make_bins(sample, 64)
     assert 1 in bins.search_features and 0 in bins.lut_features
     probe = [rng.normal(size=(4000, 5)) * [1, 100, 3, 1e30, 1]]
     for f in range(4):  # values at, beside and within float32 rounding of every threshold
         t = bins.thresholds[f]
-        near = np.concatenate([t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf),
-                               t * (1 + 1e-12), t * (1 - 1e-12),
-                               np.float32(t).astype(float)])
+        near = np.concatenate(
+            [
+                t,
+                np.nextafter(t, np.inf),
+                np.nextafter(t, -np.inf),
+                t * (1 + 1e-12),
+                t * (1 - 1e-12),
+                np.float32(t).astype(float),
+            ]
+        )
         block = np.zeros((len(near), 5))
         block[:, f] = near
         probe.append(block)
@@ -291,8 +306,9 @@ def test_binning_matches_float32_comparison():
         np.testing.assert_array_equal(codes[:, f], expected)
         assert np.all(np.diff(t) > 0)
     small = X[np.abs(X).max(axis=1) < 1e30].astype(np.float32)  # float32 chunks
-    expected = np.column_stack([np.searchsorted(b, small[:, f].astype(np.float64))
-                                for f, b in enumerate(bins.bounds)])
+    expected = np.column_stack(
+        [np.searchsorted(b, small[:, f].astype(np.float64)) for f, b in enumerate(bins.bounds)]
+    )
     np.testing.assert_array_equal(kernel._bin(small, bins), expected)
     assert len(bins.thresholds[4]) == 0 and len(bins.thresholds[2]) == 4
     np.testing.assert_array_equal(bins.thresholds[2], [0.5, 1.5, 2.5, 3.5])
@@ -324,8 +340,9 @@ def test_same_tree_without_memo_subtraction_or_large_histograms(monkeypatch):
     state, passes, _ = _fit(X, y, max_depth=6)
     assert passes.passes > 6
     for name in ("children_left", "feature", "threshold", "n_node_samples", "value"):
-        np.testing.assert_array_equal(getattr(state["tree_"], name),
-                                      getattr(reference["tree_"], name))
+        np.testing.assert_array_equal(
+            getattr(state["tree_"], name), getattr(reference["tree_"], name)
+        )
     assert not kernel._memo
 
 
@@ -345,17 +362,20 @@ def test_float32_chunks():
 
 
 # ------------------------------------------------------------ parameters
-@pytest.mark.parametrize(("classifier", "option", "value", "supported"), [
-    (True, "splitter", "random", "'best'"),
-    (True, "criterion", "hellinger", "'gini'"),
-    (False, "criterion", "friedman_mse", "'squared_error'"),
-    (False, "criterion", "absolute_error", "'squared_error'"),
-    (True, "max_features", "sqrt", "None"),
-    (True, "max_leaf_nodes", 10, "None"),
-    (False, "ccp_alpha", 0.01, "0.0"),
-    (True, "min_weight_fraction_leaf", 0.1, "0.0"),
-    (False, "monotonic_cst", [1, 0], "None"),
-])
+@pytest.mark.parametrize(
+    ("classifier", "option", "value", "supported"),
+    [
+        (True, "splitter", "random", "'best'"),
+        (True, "criterion", "hellinger", "'gini'"),
+        (False, "criterion", "friedman_mse", "'squared_error'"),
+        (False, "criterion", "absolute_error", "'squared_error'"),
+        (True, "max_features", "sqrt", "None"),
+        (True, "max_leaf_nodes", 10, "None"),
+        (False, "ccp_alpha", 0.01, "0.0"),
+        (True, "min_weight_fraction_leaf", 0.1, "0.0"),
+        (False, "monotonic_cst", [1, 0], "None"),
+    ],
+)
 def test_unsupported_options(classifier, option, value, supported):
     cls = DecisionTreeClassifier if classifier else DecisionTreeRegressor
     params = {**cls().get_params(), option: value}
@@ -371,9 +391,16 @@ def test_unsupported_options(classifier, option, value, supported):
 
 
 def test_supported_options_pass():
-    params = {**DecisionTreeClassifier(criterion="log_loss", max_depth=None,
-                                       class_weight="balanced", random_state=3,
-                                       min_samples_leaf=0.1).get_params(), "max_bins": 32}
+    params = {
+        **DecisionTreeClassifier(
+            criterion="log_loss",
+            max_depth=None,
+            class_weight="balanced",
+            random_state=3,
+            min_samples_leaf=0.1,
+        ).get_params(),
+        "max_bins": 32,
+    }
     check_tree_params(params, classifier=True)
     check_tree_params(DecisionTreeRegressor().get_params(), classifier=False)
 
