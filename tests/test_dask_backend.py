@@ -371,3 +371,18 @@ def test_ill_conditioned_linear_regression_warns():
     ):
         model = so.LinearRegression(fit_intercept=False, backend="dask").fit(X, y.astype(float))
     assert model.coef_.shape == (30,)
+
+
+def test_progress_line_per_pass_and_pass_count(data_dir, caplog):
+    import logging
+
+    info = data_dir["binary"]
+    with (
+        caplog.at_level(logging.INFO, logger="scaleout"),
+        so.config_context(dask_scheduler="threads"),
+    ):
+        model = so.LogisticRegression(backend="dask").fit(so.read_parquet(info.path, target="y"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "scaleout"]
+    assert len(lines) == model.fit_stats_["passes"] >= 3
+    assert lines[0].startswith("pass 1 (") and f"{ROWS} rows in" in lines[0]
+    assert lines[-1].startswith(f"pass {len(lines)} (") and lines[-1].endswith("rows/s")
