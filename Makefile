@@ -7,9 +7,15 @@ EXTRAS ?= dev,plot,dask
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install java demo test test-slow lint bench clean
 
-install: $(VENV)/.installed-$(EXTRAS)
+install: java $(VENV)/.installed-$(EXTRAS)
+
+# Spark needs Java 17+: install Debian's JRE when `java` is missing (root, as on CI).
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "java not found: installing openjdk-17-jre-headless"; \
+		apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)

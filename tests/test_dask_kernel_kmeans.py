@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 
 from scaleout.backends.dask import cluster
 from scaleout.backends.dask.cluster import _ROUNDS, check_kmeans_params, fit_kmeans
-from scaleout.backends.dask.passes import InMemoryPasses
+from scaleout.backends.dask.passes import InMemoryPasses, add
 from scaleout.exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
 
 #: statistics pass + k-means|| rounds + weights pass.
@@ -248,7 +248,7 @@ def test_kmeans_parallel_round_keeps_the_rows_of_the_sampling_rule():
         round_=1,
         size=3 * over + 50,
     )
-    (result,) = passes.map_reduce(fn, label="round", combine=cluster._combine)
+    (result,) = passes.map_reduce(fn, label="round", combine=add)
     sample, cost = result["sample"], result["cost"]
     kept = set(sample.tags[sample.keys < over / cost].tolist())
     expected, total = set(), 0.0
@@ -269,7 +269,7 @@ def _chunk_stats(batch):
 def test_statistics_merge_matches_numpy():
     X = _wine() * 10.0 + 1e6  # Chan's merge keeps the variance far from the origin
     passes = InMemoryPasses.from_arrays(X, chunk_rows=37)
-    stats = passes.map_reduce(_chunk_stats, label="stats", combine=cluster._combine)
+    stats = passes.map_reduce(_chunk_stats, label="stats", combine=add)
     np.testing.assert_allclose(stats.mean, X.mean(axis=0), rtol=1e-14)
     np.testing.assert_allclose(stats.var, X.var(axis=0), rtol=1e-9)
 

@@ -90,7 +90,7 @@ from sklearn.utils import check_random_state
 
 from ...data import Batch
 from ...exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
-from .passes import Passes
+from .passes import Passes, add
 
 try:  # scikit-learn's compiled E-step; a NumPy version stands in without it.
     from sklearn.cluster._k_means_common import _inertia_dense as _sk_inertia
@@ -267,28 +267,6 @@ class _Smallest:
             np.concatenate([self.tags, other.tags]),
             self.size,
         )
-
-
-def _combine(a: Any, b: Any) -> Any:
-    """Merge two partial results of the same structure.
-
-    :class:`_Stats` and :class:`_Smallest` merge themselves; tuples, lists and
-    dicts merge entry by entry; None acts as the identity; anything else is
-    added.
-    """
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if isinstance(a, (_Stats, _Smallest)):
-        return a.merge(b)
-    if isinstance(a, tuple):
-        return tuple(_combine(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, list):
-        return [_combine(x, y) for x, y in zip(a, b, strict=True)]
-    if isinstance(a, dict):
-        return {k: _combine(a[k], b[k]) for k in a}
-    return a + b
 
 
 # ---------------------------------------------------------------------------
@@ -550,7 +528,7 @@ def _kmeans_parallel(
                 size=size,
             ),
             label=f"kmeans|| round {round_}",
-            combine=_combine,
+            combine=add,
         )
         for r in range(n_runs):
             cost, sample = res[r]["cost"], res[r]["sample"]
@@ -566,7 +544,7 @@ def _kmeans_parallel(
     weights = passes.map_reduce(
         partial(_chunk_weights, shift=shift, candidates=candidates),
         label="kmeans|| weights",
-        combine=_combine,
+        combine=add,
     )
     out = []
     for r in range(n_runs):
@@ -655,7 +633,7 @@ def _lloyd(
         res = passes.map_reduce(
             partial(_chunk_lloyd, shift=shift, tasks=tasks, stats=tol is None),
             label=label,
-            combine=_combine,
+            combine=add,
         )
         if tol is None:
             stats = res["stats"]
@@ -771,7 +749,7 @@ def fit_kmeans(passes: Passes, params: dict) -> dict:
             first = passes.map_reduce(
                 partial(_chunk_stats_picks, picks=picks),
                 label="kmeans statistics",
-                combine=_combine,
+                combine=add,
             )
             stats, got = first["stats"], first["picks"]
             if got.tags.shape[0] != picks.shape[0]:

@@ -31,13 +31,15 @@ log = logging.getLogger("scaleout")
 def add(a: Any, b: Any) -> Any:
     """Elementwise sum of two results of the same structure.
 
-    Arrays and numbers are added; tuples, lists and dicts are added entry by
-    entry; None acts as zero.
+    Objects with a ``merge`` method merge themselves; arrays and numbers are
+    added; tuples, lists and dicts are added entry by entry; None acts as zero.
     """
     if a is None:
         return b
     if b is None:
         return a
+    if hasattr(a, "merge"):
+        return a.merge(b)
     if isinstance(a, tuple):
         return tuple(add(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, list):
