@@ -2,7 +2,7 @@
 # Both create the virtualenv and install what they need on first use.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-EXTRAS ?= dev,plot,dask
+EXTRAS ?= dev,plot,dask,spark,emr
 # The demo reads MNIST IDX files from $SCALEOUT_MNIST_DIR; default: the shared copy when present
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)

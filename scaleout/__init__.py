@@ -9,6 +9,7 @@ from ._config import config_context, get_config, set_config
 from ._version import __version__
 from .backends import available_backends, known_backends
 from .cluster import KMeans
+from .connect import connect
 from .data import Dataset, read_csv, read_npy, read_parquet
 from .decomposition import PCA
 from .explain import explain
@@ -31,6 +32,7 @@ __all__ = [
     "__version__",
     "available_backends",
     "config_context",
+    "connect",
     "datasets",
     "explain",
     "get_config",

@@ -1,4 +1,4 @@
-"""The ``scaleout`` command line: fit, predict, explain, demo."""
+"""The ``scaleout`` command line: fit, predict, explain, demo, cluster, job, submit, emr."""
 
 from __future__ import annotations
 
@@ -190,12 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--plot", metavar="DIR", help="write PNG plots into DIR")
     demo.set_defaults(func=cmd_demo)
+
+    from .clusters.cli import add_subcommands
+
+    add_subcommands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``scaleout`` console script."""
-    args = build_parser().parse_args(argv)
+    from .clusters.cli import parse
+
+    args = parse(build_parser(), None if argv is None else list(argv))
     try:
         return args.func(args)
     except ScaleoutError as exc:

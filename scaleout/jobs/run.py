@@ -1,0 +1,160 @@
+"""Run a :class:`~scaleout.jobs.spec.JobSpec`: read, fit, save the model, write metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._config import get_config, set_config
+from ..exceptions import ScaleoutError
+from .spec import JobSpec
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def _check_input(path: str) -> None:
+    if _is_remote(path) or any(c in path for c in "*?["):
+        return
+    if not os.path.exists(path):
+        raise ScaleoutError(f"input {path!r} does not exist")
+
+
+def _use_submitted_master() -> None:
+    """Inside spark-submit, fit on the master spark-submit was given."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connects to spark-submit's JVM: its conf is visible
+    master = SparkConf().get("spark.master", None)
+    if master and get_config()["spark_master"] != master:
+        set_config(spark_master=master)
+
+
+def build_estimator(spec: JobSpec) -> Any:
+    """The (unfitted) estimator a job describes."""
+    from ..cli import estimator_class
+
+    cls = estimator_class(spec.algorithm)
+    params = dict(spec.params)
+    params["backend"] = spec.backend
+    valid = set(cls().get_params())
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise ScaleoutError(
+            f"{cls.__name__} has no parameter {unknown[0]!r}. Check the list of available "
+            f"parameters with `{cls.__name__}().get_params().keys()`"
+        )
+    return cls(**params)
+
+
+def training_score(model: Any, dataset: Any) -> tuple[str, float] | None:
+    """The model's score on its training data, streamed batch by batch.
+
+    Returns
+    -------
+    (name, value) or None
+        ``accuracy`` (classifiers), ``r2`` (regressors), ``neg_inertia`` (KMeans),
+        ``mean_log_likelihood`` (PCA); None when there is nothing to score.
+    """
+    from sklearn.base import is_classifier, is_regressor
+
+    local = model.to_sklearn() if hasattr(model, "to_sklearn") else model
+    kind = (
+        "accuracy" if is_classifier(local)
+        else "r2" if is_regressor(local)
+        else "neg_inertia" if hasattr(local, "cluster_centers_")
+        else "mean_log_likelihood" if hasattr(local, "components_")
+        else None
+    )
+    if kind is None:
+        return None
+    n = 0
+    total = 0.0
+    sy = syy = sse = 0.0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        for batch in dataset.iter_batches():
+            n, total, sy, syy, sse = _accumulate(kind, local, batch, (n, total, sy, syy, sse))
+    if n == 0:
+        return None
+    if kind == "r2":
+        sst = syy - sy * sy / n
+        return kind, 1.0 - sse / sst if sst > 0 else 0.0
+    return kind, total if kind == "neg_inertia" else total / n
+
+
+def _accumulate(
+    kind: str, local: Any, batch: Any, acc: tuple[int, float, float, float, float]
+) -> tuple[int, float, float, float, float]:
+    n, total, sy, syy, sse = acc
+    X = np.asarray(batch.X)
+    rows = X.shape[0]
+    if kind == "accuracy":
+        total += float(np.sum(local.predict(X) == np.asarray(batch.y)))
+    elif kind == "r2":
+        y = np.asarray(batch.y, dtype=float)
+        sse += float(np.sum((y - local.predict(X)) ** 2))
+        sy += float(y.sum())
+        syy += float((y**2).sum())
+    elif kind == "neg_inertia":
+        total += float(local.score(X))
+    else:
+        total += float(np.sum(local.score_samples(X)))
+    n += rows
+    return n, total, sy, syy, sse
+
+
+def run_job(spec: JobSpec) -> dict[str, Any]:
+    """Fit the job's estimator, save the model, write the metrics.
+
+    Parameters
+    ----------
+    spec : JobSpec
+        The job.
+
+    Returns
+    -------
+    dict
+        The metrics: algorithm, backend, rows, seconds, passes, training score, paths.
+    """
+    from ..cli import _read
+
+    _check_input(spec.input)
+    estimator = build_estimator(spec)
+    if spec.backend == "spark":
+        _use_submitted_master()
+    features = ",".join(spec.features) if spec.features else None
+    start = time.perf_counter()
+    data = _read(spec.input, spec.target, features)
+    model = estimator.fit(data)
+    seconds = time.perf_counter() - start
+    model.save(spec.output)
+    stats = dict(model.fit_stats_)
+    metrics: dict[str, Any] = {
+        "algorithm": type(model).__name__,
+        "params": spec.params,
+        "input": spec.input,
+        "output": spec.output,
+        "backend": stats.get("backend"),
+        "rows": stats.get("rows"),
+        "seconds": seconds,
+        "passes": stats.get("passes"),
+        "fit_stats": {k: v for k, v in stats.items() if not isinstance(v, dict)},
+    }
+    score = training_score(model, data)
+    if score is not None:
+        metrics["score_name"], metrics["training_score"] = score
+    if spec.metrics:
+        tmp = spec.metrics + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(metrics, fh, indent=2, default=str)
+        os.replace(tmp, spec.metrics)
+    return metrics

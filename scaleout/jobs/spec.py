@@ -1,0 +1,124 @@
+"""A training job: what to fit, on which data, where to write the model and the metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import ScaleoutError
+
+SPEC_KEYS = ("algorithm", "params", "input", "target", "features", "output", "metrics", "backend")
+BACKENDS = ("auto", "sklearn", "dask", "spark")
+
+
+@dataclass
+class JobSpec:
+    """One training job (the JSON spec file has the same keys).
+
+    Attributes
+    ----------
+    algorithm : str
+        ``logistic_regression``, ``LinearRegression``, ``kmeans``, ...
+    input : str
+        Parquet/CSV/.npy path, directory, glob or URL.
+    output : str
+        Where to write the fitted model (``.scaleout``).
+    params : dict
+        Estimator parameters.
+    target : str, optional
+        Target column (supervised algorithms).
+    features : list of str, optional
+        Feature columns (default: every column but the target).
+    metrics : str, optional
+        Where to write the metrics JSON.
+    backend : str
+        ``auto``, ``sklearn``, ``dask`` or ``spark``.
+    """
+
+    algorithm: str
+    input: str
+    output: str
+    params: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
+    features: list[str] | None = None
+    metrics: str | None = None
+    backend: str = "auto"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The job's argument parser (also used to validate EMR steps)."""
+    p = argparse.ArgumentParser(
+        prog="scaleout job", description="Fit one scaleout estimator and save the model."
+    )
+    p.add_argument("--spec", help="JSON job spec (keys: " + ", ".join(SPEC_KEYS) + ")")
+    p.add_argument("--algorithm", help="e.g. logistic_regression, linear_regression, kmeans")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE",
+        help="estimator parameter, repeatable (values parsed as JSON)",
+    )
+    p.add_argument("--input", help="Parquet/CSV/.npy path, directory, glob or URL")
+    p.add_argument("--target", help="target column (supervised algorithms)")
+    p.add_argument("--features", help="comma-separated feature columns")
+    p.add_argument("--output", help="model file to write (.scaleout)")
+    p.add_argument("--metrics", help="metrics JSON file to write")
+    p.add_argument("--backend", choices=BACKENDS, help="engine (default: auto)")
+    return p
+
+
+def _load_spec_file(path: str) -> dict[str, Any]:
+    if not os.path.exists(path):
+        raise ScaleoutError(f"job spec file {path!r} does not exist")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            spec = json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise ScaleoutError(f"job spec {path!r} is not valid JSON: {exc}") from None
+    if not isinstance(spec, dict):
+        raise ScaleoutError(f"job spec {path!r} must be a JSON object")
+    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    if unknown:
+        raise ScaleoutError(f"job spec {path!r}: unknown keys {unknown}; valid: {list(SPEC_KEYS)}")
+    return spec
+
+
+def parse_job_args(argv: Sequence[str]) -> JobSpec:
+    """Parse job flags (and an optional ``--spec`` file; flags override its keys).
+
+    Raises
+    ------
+    ScaleoutError
+        A missing required setting, a malformed ``--param``, a bad spec file.
+    """
+    from ..cli import parse_params
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        raise ScaleoutError(f"bad job arguments: {' '.join(argv)}") from exc
+    spec: dict[str, Any] = _load_spec_file(args.spec) if args.spec else {}
+    params = dict(spec.get("params") or {})
+    params.update(parse_params(args.param))
+    features = args.features.split(",") if args.features else spec.get("features")
+    if isinstance(features, str):
+        features = features.split(",")
+    merged = {
+        "algorithm": args.algorithm or spec.get("algorithm"),
+        "input": args.input or spec.get("input"),
+        "output": args.output or spec.get("output"),
+        "target": args.target or spec.get("target"),
+        "metrics": args.metrics or spec.get("metrics"),
+        "backend": args.backend or spec.get("backend") or "auto",
+    }
+    missing = [k for k in ("algorithm", "input", "output") if not merged[k]]
+    if missing:
+        raise ScaleoutError(
+            "job needs " + ", ".join(f"--{k}" for k in missing) + " (or the keys in --spec)"
+        )
+    if merged["backend"] not in BACKENDS:
+        raise ScaleoutError(f"unknown backend {merged['backend']!r}; expected one of {BACKENDS}")
+    return JobSpec(params=params, features=features, **merged)
