@@ -50,3 +50,16 @@ def parquet_of(tmp_path):
         return write_parquet(X, y, tmp_path / name)
 
     return write
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole test run (pyspark tests only)."""
+    pytest.importorskip("pyspark")
+    from scaleout import config_context
+    from scaleout.backends.spark.session import get_session
+
+    with config_context(spark_master="local[2]"):
+        session = get_session()
+    yield session
+    session.stop()

@@ -1,0 +1,256 @@
+"""The ``spark`` engine: scikit-learn estimators fitted by Spark MLlib.
+
+``backend="spark"`` (or a Spark DataFrame as input) fits with ``pyspark.ml``
+on the session from :func:`.session.get_session` (the active one, or one
+built from ``spark_master`` / ``spark_conf``), and returns the same
+portable NumPy model as every engine: ``predict`` runs locally, ``save``
+needs no Spark.
+
+Modules, one job each (the same algorithm module names as the dask engine):
+
+* :mod:`.session` — the one SparkSession of the process;
+* :mod:`.params` — the scikit-learn → MLlib parameter table and the checks;
+* :mod:`.convert` — data into Spark, checked in one aggregation job;
+* :mod:`.linear_model`, :mod:`.tree`, :mod:`.cluster`, :mod:`.decomposition`
+  — each algorithm's MLlib stage;
+* :mod:`.models` — fitted MLlib models → scikit-learn's attributes;
+* :mod:`.predict` — ``predict`` / ``transform`` on a Spark DataFrame;
+* :mod:`.progress` — job counting and progress lines; :mod:`.errors` —
+  Spark failures → scaleout errors.
+
+``fit_stats_``: ``rows``; ``spark_jobs``, the Spark jobs the fit ran (Spark
+does not report passes over the data: every job reads it at most once per
+stage, and MLlib caches what it iterates over); ``passes``, equal to
+``spark_jobs``; ``iterations`` (L-BFGS / Lloyd iterations, tree depth);
+``seconds`` (``prepare_seconds`` for the data check, ``fit_seconds`` for
+MLlib and the conversion); ``spark_master``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from ...exceptions import UnsupportedOnBackend
+from ..base import Backend, FitResult
+from . import params as _params
+from .algorithm import Algorithm
+from .cluster import KMeansAlgorithm
+from .convert import FEATURES, prepare
+from .decomposition import PCA_OUTPUT, PCAAlgorithm
+from .errors import spark_errors
+from .linear_model import LinearRegressionAlgorithm, LogisticRegressionAlgorithm
+from .progress import JobTracker
+from .session import get_session, quiet_pandas
+from .tree import TreeAlgorithm
+
+if TYPE_CHECKING:
+    from ...base import ScaleoutEstimator
+    from ...data import Dataset
+    from ...pipeline import Pipeline
+
+__all__ = ["ALGORITHMS", "BACKEND", "SparkBackend", "get_session"]
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "LinearRegression": LinearRegressionAlgorithm(),
+    "LogisticRegression": LogisticRegressionAlgorithm(),
+    "DecisionTreeClassifier": TreeAlgorithm(classifier=True),
+    "DecisionTreeRegressor": TreeAlgorithm(classifier=False),
+    "KMeans": KMeansAlgorithm(),
+    "PCA": PCAAlgorithm(),
+}
+
+#: Final pipeline steps that can follow a PCA step (their models map through the
+#: sign convention of scikit-learn's components).
+AFTER_PCA = ("LinearRegression", "LogisticRegression", "KMeans")
+
+
+@dataclass(frozen=True)
+class _Decision:
+    backend: str
+    rule: str = "pipeline"
+
+
+class SparkBackend(Backend):
+    """Fit with Spark MLlib; the fitted model is plain NumPy (see the module docs)."""
+
+    name = "spark"
+
+    def check_supported(self, estimator: ScaleoutEstimator) -> None:
+        """Raise :class:`UnsupportedOnBackend` before any data moves (see :mod:`.params`)."""
+        _params.check_supported(estimator)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self, estimator: ScaleoutEstimator, dataset: Dataset, sample_weight: Any = None
+    ) -> FitResult:
+        name = type(estimator).__name__
+        algorithm = ALGORITHMS[name]
+        if sample_weight is not None and not algorithm.weights:
+            raise UnsupportedOnBackend(
+                f"{name}.fit(sample_weight=...) is not supported by backend 'spark'; "
+                "supported: sample_weight=None"
+            )
+        params = estimator.get_params(deep=False)
+        start = time.perf_counter()
+        spark = get_session()
+        with spark_errors(f"fitting {name}"), quiet_pandas(), JobTracker(spark, name) as jobs:
+            prepared = prepare(
+                spark,
+                dataset,
+                label=algorithm.label,
+                sample_weight=sample_weight,
+                class_weight=params.get("class_weight") if algorithm.weights else None,
+                moments=algorithm.moments,
+            )
+            if estimator._classifier:
+                estimator.check_fit_target(prepared.classes)
+            checked = time.perf_counter()
+            state, info = algorithm.fit(
+                spark, params, prepared, prepared.frame, FEATURES, prepared.n_features
+            )
+        done = time.perf_counter()
+        return FitResult(state, _stats(spark, prepared.n_rows, jobs, start, checked, done, info))
+
+    # ------------------------------------------------------------- pipeline
+    def fit_pipeline(self, pipeline: Pipeline, dataset: Dataset, **fit_params: Any) -> FitResult:
+        """Fit ``[PCA] + final`` as one ``pyspark.ml.Pipeline`` on the assembled vectors.
+
+        Supported: any single supported estimator, or one PCA step (an int or
+        None ``n_components``) followed by LinearRegression,
+        LogisticRegression or KMeans. Spark's PCA output is made exactly
+        scikit-learn's (centred input, components' signs flipped into the
+        final model).
+        """
+        steps = self._pipeline_steps(pipeline, fit_params)
+        final = steps[-1]
+        final_name = type(final).__name__
+        if len(steps) == 1:
+            result = self.fit(final, dataset)
+            final._set_fitted(result.state, dataset, _Decision(self.name), result.stats)
+            return FitResult({}, result.stats)
+        pca, algorithm = steps[0], ALGORITHMS[final_name]
+        pca_params, final_params = pca.get_params(deep=False), final.get_params(deep=False)
+        start = time.perf_counter()
+        spark = get_session()
+        with (
+            spark_errors("fitting the pipeline"),
+            quiet_pandas(),
+            JobTracker(spark, f"Pipeline(PCA, {final_name})") as jobs,
+        ):
+            prepared = prepare(
+                spark,
+                dataset,
+                label=algorithm.label,
+                class_weight=final_params.get("class_weight") if algorithm.weights else None,
+                moments=True,
+                centre=True,
+            )
+            if final._classifier:
+                final.check_fit_target(prepared.classes)
+            checked = time.perf_counter()
+            pca_algorithm = ALGORITHMS["PCA"]
+            p = prepared.n_features
+            k = pca_algorithm.k(pca_params, prepared.n_rows, p)
+            pca_stage = pca_algorithm.stage(pca_params, prepared, FEATURES, p)
+            if final_name == "KMeans":
+                pca_model = pca_stage.fit(prepared.frame)
+                frame = pca_model.transform(prepared.frame)
+                final_state, info = algorithm.fit(
+                    spark, final_params, prepared, frame, PCA_OUTPUT, k
+                )
+            else:
+                from pyspark.ml import Pipeline as SparkPipeline
+
+                final_stage = algorithm.stage(final_params, prepared, PCA_OUTPUT, k)
+                model = SparkPipeline(stages=[pca_stage, final_stage]).fit(prepared.frame)
+                pca_model, final_model = model.stages
+                final_state = algorithm.state(final_model, final_params, prepared, k)
+                info = algorithm.info(final_model)
+            pca_state = pca_algorithm.state(pca_model, pca_params, prepared, p)
+            algorithm.flip_features(final_state, PCAAlgorithm.signs(pca_model), final_name)
+        done = time.perf_counter()
+        stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
+        pca._set_fitted(pca_state, dataset, _Decision(self.name), stats)
+        schema = SimpleNamespace(
+            n_features=k, has_feature_names=False, feature_names=[f"x{j}" for j in range(k)]
+        )
+        final._set_fitted(final_state, schema, _Decision(self.name), stats)
+        return FitResult({}, stats)
+
+    def _pipeline_steps(self, pipeline: Pipeline, fit_params: dict[str, Any]) -> list[Any]:
+        from ...base import ScaleoutEstimator
+
+        if fit_params:
+            raise UnsupportedOnBackend(
+                f"Pipeline.fit({', '.join(fit_params)}=...) is not supported by backend 'spark'"
+            )
+        steps = []
+        for name, step in pipeline.steps:
+            if not isinstance(step, ScaleoutEstimator):
+                raise UnsupportedOnBackend(
+                    f"pipeline step {name!r} ({type(step).__name__}) is not a scaleout "
+                    "estimator; backend 'spark' runs only scaleout estimators"
+                )
+            steps.append(step)
+        if len(steps) == 1:
+            return steps
+        names = [type(s).__name__ for s in steps]
+        supported = (
+            "one estimator, or PCA followed by one of "
+            f"{', '.join(AFTER_PCA)} (PCA with an int or None n_components)"
+        )
+        if len(steps) > 2 or names[0] != "PCA" or names[1] not in AFTER_PCA:
+            raise UnsupportedOnBackend(
+                f"Pipeline({' -> '.join(names)}) is not supported by backend 'spark'; "
+                f"supported: {supported}"
+            )
+        n_components = steps[0].get_params(deep=False).get("n_components")
+        if isinstance(n_components, float):
+            raise UnsupportedOnBackend(
+                f"PCA(n_components={n_components!r}) inside a Pipeline is not supported by "
+                f"backend 'spark'; supported: {supported}"
+            )
+        return steps
+
+    # -------------------------------------------------------------- predict
+    def predict_frame(
+        self, estimator: ScaleoutEstimator, method: str, sdf: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        """``estimator.<method>`` on a Spark DataFrame, distributed (see :mod:`.predict`).
+
+        Returns
+        -------
+        pyspark.sql.DataFrame
+            ``sdf``'s columns plus the output column(s).
+        """
+        from .predict import predict_frame
+
+        with spark_errors(f"preparing {type(estimator).__name__}.{method}"), quiet_pandas():
+            return predict_frame(estimator, method, sdf, *args, **kwargs)
+
+
+def _stats(
+    spark: Any,
+    rows: int,
+    jobs: JobTracker,
+    start: float,
+    checked: float,
+    done: float,
+    info: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "rows": int(rows),
+        "passes": int(jobs.jobs),
+        "spark_jobs": int(jobs.jobs),
+        **{k: v for k, v in info.items() if isinstance(v, (int, float, str))},
+        "prepare_seconds": checked - start,
+        "fit_seconds": done - checked,
+        "seconds": done - start,
+        "spark_master": str(spark.sparkContext.master),
+    }
+
+
+BACKEND = SparkBackend

@@ -1,0 +1,149 @@
+"""KMeans on Spark MLlib: scikit-learn's start, MLlib's Lloyd iterations.
+
+Spark's own k-means|| start (``initMode="k-means||"``) ends well above
+scikit-learn's inertia on separated clusters (29 % on 2M x 20 blobs; up to
+2.5x on 20k x 10 blobs here). So the start is scikit-learn's greedy
+k-means++ (``sklearn.cluster.kmeans_plusplus``) on a uniform sample of at
+most :data:`~.params.KMEANS_SAMPLE_ROWS` rows (every row when there are
+fewer), handed to MLlib's k-means as ``initialModel``; MLlib then runs the
+Lloyd iterations over all rows. ``n_init`` starts run one after the other
+on the cached vectors; the lowest cost wins.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.cluster import kmeans_plusplus
+from sklearn.utils import check_random_state
+
+from ...exceptions import DataError, InvalidParameterError
+from .algorithm import Algorithm
+from .convert import FEATURES
+from .models import kmeans_state
+from .params import KMEANS_SAMPLE_ROWS, kmeans_epsilon, kmeans_n_init
+
+if TYPE_CHECKING:
+    from .convert import Prepared
+
+
+def sample_rows(frame: Any, features: str, n_rows: int, n_features: int, seed: int) -> np.ndarray:
+    """A uniform sample of at most KMEANS_SAMPLE_ROWS rows of a vector column, on the driver."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
+    from .session import quiet_pandas
+
+    selected = frame.select(vector_to_array(F.col(features)).alias("v"))
+    if n_rows > KMEANS_SAMPLE_ROWS:
+        fraction = min(1.0, 1.1 * KMEANS_SAMPLE_ROWS / n_rows)
+        selected = selected.sample(withReplacement=False, fraction=fraction, seed=seed)
+    with quiet_pandas():
+        column = selected.toArrow().column("v").combine_chunks()
+    values = column.flatten().to_numpy(zero_copy_only=False)
+    rows = values.reshape(-1, n_features)
+    return rows[:KMEANS_SAMPLE_ROWS]
+
+
+def _java_vectors(jvm: Any, centers: np.ndarray) -> list[Any]:
+    parse = jvm.org.apache.spark.mllib.linalg.Vectors.parse
+    return [parse("[" + ",".join(repr(float(v)) for v in row) + "]") for row in centers]
+
+
+def _centers_of(model: Any) -> np.ndarray:
+    return np.array([json.loads(str(v.toString())) for v in model.clusterCenters()])
+
+
+class KMeansAlgorithm(Algorithm):
+    """K-means: sampled k-means++ start, Lloyd iterations by MLlib."""
+
+    moments = True
+
+    def fit(
+        self,
+        spark: Any,
+        params: dict[str, Any],
+        prepared: Prepared,
+        frame: Any,
+        features: str,
+        n_features: int,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        k = int(params.get("n_clusters", 8))
+        n = prepared.n_rows
+        if n < k:
+            raise DataError(f"n_samples={n} should be >= n_clusters={k}.")
+        random_state = check_random_state(params.get("random_state"))
+        init = params.get("init", "k-means++")
+        explicit = None
+        if not isinstance(init, str):
+            explicit = np.asarray(init, dtype=np.float64)
+            if explicit.shape != (k, n_features):
+                raise InvalidParameterError(
+                    f"The shape of the initial centers {explicit.shape} does not match the "
+                    f"number of clusters {k} and features {n_features}."
+                )
+        variances = _feature_variances(prepared, frame, features, n_features)
+        epsilon = kmeans_epsilon(params.get("tol", 1e-4), float(np.mean(variances)), k)
+        runs = kmeans_n_init(params)
+        sample = None
+        if explicit is None:
+            seed = int(random_state.randint(np.iinfo(np.int32).max))
+            sample = sample_rows(frame, features, n, n_features, seed)
+        jvm = spark.sparkContext._jvm
+        utils = getattr(getattr(jvm.org.apache.spark.ml.util, "DatasetUtils$"), "MODULE$")
+        vectors = utils.columnToOldVector(frame._jdf, features)
+        if runs > 1:
+            vectors.persist(jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK())
+        best: tuple[float, np.ndarray, int] | None = None
+        try:
+            for _ in range(runs):
+                if explicit is not None:
+                    start = explicit
+                elif init == "random":
+                    start = sample[random_state.permutation(len(sample))[:k]]
+                else:
+                    start, _ = kmeans_plusplus(sample, k, random_state=random_state)
+                initial = jvm.org.apache.spark.mllib.clustering.KMeansModel(
+                    _java_vectors(jvm, start)
+                )
+                model = (
+                    jvm.org.apache.spark.mllib.clustering.KMeans()
+                    .setK(k)
+                    .setMaxIterations(int(params.get("max_iter", 300)))
+                    .setEpsilon(epsilon)
+                    .setSeed(int(random_state.randint(np.iinfo(np.int32).max)))
+                    .setInitialModel(initial)
+                    .run(vectors)
+                )
+                cost = float(model.trainingCost())
+                if best is None or cost < best[0]:
+                    best = (cost, _centers_of(model), int(model.numIter()))
+        finally:
+            if runs > 1:
+                vectors.unpersist(False)
+        cost, centers, n_iter = best
+        info = {
+            "iterations": n_iter,
+            "n_init": runs,
+            "init_sample_rows": (0 if sample is None else len(sample)),
+            "epsilon": epsilon,
+        }
+        return kmeans_state(centers, cost, n_iter), info
+
+    def flip_features(self, state: dict[str, Any], signs: np.ndarray, name: str) -> None:
+        state["cluster_centers_"] = state["cluster_centers_"] * signs[None, :]
+
+
+def _feature_variances(
+    prepared: Prepared, frame: Any, features: str, n_features: int
+) -> np.ndarray:
+    """Population variances of the features (scikit-learn's tol scale)."""
+    n = prepared.n_rows
+    if prepared.variances is not None and features == FEATURES:
+        return prepared.variances * (n - 1) / n
+    from pyspark.ml.stat import Summarizer
+
+    row = frame.select(Summarizer.variance(frame[features]).alias("v")).first()
+    return np.asarray(row["v"].toArray()) * (n - 1) / n

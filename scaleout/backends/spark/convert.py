@@ -1,0 +1,558 @@
+"""Data into Spark: any scaleout Dataset → a checked DataFrame with a vector column.
+
+Where the rows come from:
+
+* a :class:`~scaleout.data.ParquetDataset` → ``spark.read.parquet(*files)``:
+  Spark's executors read the files, nothing passes through the driver;
+* a :class:`~scaleout.data.CsvDataset` → ``spark.read.csv`` (header, the
+  dataset's delimiter; values cast to numbers with ``try_cast``);
+* a :class:`~scaleout.data.sparkframe.SparkDataset` → its DataFrame (a vector
+  column is expanded with ``vector_to_array``);
+* anything else (NumPy, pandas, ``.npy``, Dask) → loaded on the driver and
+  sent with ``spark.createDataFrame(pyarrow.Table)`` (Arrow, no pandas).
+
+Then :func:`prepare` runs one aggregation job (grouped by label for a
+classifier) that counts rows, NaN / infinite / missing values per column,
+the classes with their row counts and weight sums, and, when asked, the
+column means and variances; a bad column is reported by name before any
+fitting. Finally ``VectorAssembler`` builds the feature vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ...data import CsvDataset, Dataset, ParquetDataset
+from ...data.sparkframe import SparkDataset
+from ...exceptions import DataError, UnsupportedOnBackend
+from .session import quiet_pandas
+
+__all__ = ["FEATURES", "LABEL", "WEIGHT", "Prepared", "prepare", "raw_column"]
+
+FEATURES = "__so_features"
+LABEL = "__so_label"
+TARGET = "__so_target"
+WEIGHT = "__so_weight"
+VECTOR = "__so_vector"
+
+#: Most distinct labels a classifier target may have.
+MAX_CLASSES = 10_000
+
+#: URL schemes Spark reads itself; other fsspec URLs go through the driver.
+SPARK_SCHEMES = (
+    "file",
+    "hdfs",
+    "s3a",
+    "s3",
+    "s3n",
+    "gs",
+    "abfs",
+    "abfss",
+    "wasb",
+    "wasbs",
+    "viewfs",
+    "dbfs",
+)
+
+_NAN_HINT = (
+    "scaleout estimators do not accept missing values encoded as NaN: impute them first "
+    "(e.g. pyspark.ml.feature.Imputer) or drop those rows (DataFrame.dropna)."
+)
+
+
+def raw_column(j: int) -> str:
+    """Name of the j-th feature as a float64 column in the prepared frame."""
+    return f"__so_x{j}"
+
+
+@dataclass
+class Prepared:
+    """A checked Spark DataFrame and what one aggregation learnt about it.
+
+    Attributes
+    ----------
+    frame : pyspark.sql.DataFrame
+        Columns ``raw_column(j)`` (float64), :data:`FEATURES` (vector),
+        :data:`LABEL` (float64: the class index for a classifier, the value
+        for a regressor) and :data:`WEIGHT` when there are weights.
+    n_rows, n_features : int
+    feature_names : list of str
+    source : str
+        Description of the data, for messages.
+    classes : numpy.ndarray or None
+        Sorted distinct labels (a classifier's ``classes_``).
+    class_rows, class_weight_sums : numpy.ndarray or None
+        Rows and summed row weights per class.
+    weight_sum : float
+        Rows, or the sum of the row weights.
+    means, variances : numpy.ndarray or None
+        Column means and variances (``ddof=1``) when asked for.
+    """
+
+    frame: Any
+    n_rows: int
+    n_features: int
+    feature_names: list[str]
+    source: str
+    classes: np.ndarray | None = None
+    class_rows: np.ndarray | None = None
+    class_weight_sums: np.ndarray | None = None
+    weight_sum: float = 0.0
+    has_weights: bool = False
+    means: np.ndarray | None = None
+    variances: np.ndarray | None = None
+    label_kind: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def raw_columns(self) -> list[str]:
+        """The float64 feature columns, in order."""
+        return [raw_column(j) for j in range(self.n_features)]
+
+
+# ------------------------------------------------------------------ sources
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def spark_paths(files: list[str]) -> list[str] | None:
+    """The files as paths Spark can read, or None when one needs fsspec."""
+    out = []
+    for path in files:
+        scheme = path.split("://", 1)[0].lower() if "://" in path else None
+        if scheme is not None and scheme not in SPARK_SCHEMES:
+            return None
+        out.append("s3a://" + path[5:] if scheme == "s3" else path)
+    return out
+
+
+def _spark_type(t: pa.DataType) -> str:
+    """Spark SQL type name for an Arrow target type (labels keep their type)."""
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t):
+        return "bigint" if t.bit_width == 64 else "int"
+    if pa.types.is_floating(t):
+        return "float" if t.bit_width == 32 else "double"
+    return "string"
+
+
+def _source_columns(
+    spark: Any, dataset: Dataset, sample_weight: Any
+) -> tuple[Any, list[str], str | None]:
+    """(DataFrame, feature SQL expressions, target SQL expression or None).
+
+    Expressions are SQL text so a whole select is one Py4J call, not a few
+    per column.
+    """
+    if sample_weight is not None and not _in_memory(dataset):
+        raise UnsupportedOnBackend(
+            f"fit(sample_weight=...) with {dataset.source} is not supported by backend "
+            "'spark': the rows of files or Spark DataFrames cannot be matched to an array; "
+            "supported: sample_weight with in-memory data (NumPy / pandas)"
+        )
+    target = dataset.target
+    label = None if target is None else _quoted(target)
+    casts = [f"CAST({_quoted(n)} AS DOUBLE)" for n in dataset.feature_names]
+    if isinstance(dataset, SparkDataset):
+        sdf = dataset.frame
+        if dataset.vector_column is not None:
+            from pyspark.ml.functions import vector_to_array
+            from pyspark.sql import functions as F
+
+            array = vector_to_array(F.col(_quoted(dataset.vector_column))).alias(VECTOR)
+            sdf = sdf.select("*", array)
+            casts = [f"try_element_at({VECTOR}, {j + 1})" for j in range(dataset.n_features)]
+        return sdf, casts, label
+    if isinstance(dataset, ParquetDataset):
+        paths = spark_paths(dataset.files)
+        if paths is not None:
+            return spark.read.parquet(*paths), casts, label
+    if isinstance(dataset, CsvDataset) and _plain_csv(dataset):
+        paths = spark_paths(dataset.files)
+        if paths is not None:
+            sdf = spark.read.csv(
+                paths, header=True, sep=dataset._parse.delimiter, inferSchema=False
+            )
+            casts = [f"try_cast({_quoted(n)} AS DOUBLE)" for n in dataset.feature_names]
+            if target is not None:
+                spark_type = _spark_type(dataset.schema.field(target).type)
+                label = f"try_cast({_quoted(target)} AS {spark_type})"
+            return sdf, casts, label
+    return _from_driver(spark, dataset, sample_weight)
+
+
+def _in_memory(dataset: Dataset) -> bool:
+    return not isinstance(dataset, (SparkDataset, ParquetDataset, CsvDataset))
+
+
+def _plain_csv(dataset: CsvDataset) -> bool:
+    """Whether Spark's CSV reader sees the same table as pyarrow's (default options)."""
+    import pyarrow.csv as pacsv
+
+    read = dataset._read
+    default = pacsv.ReadOptions()
+    return (
+        read.skip_rows == default.skip_rows
+        and not read.column_names
+        and not read.autogenerate_column_names
+        and read.skip_rows_after_names == default.skip_rows_after_names
+        and read.encoding == default.encoding
+    )
+
+
+def _from_driver(
+    spark: Any, dataset: Dataset, sample_weight: Any
+) -> tuple[Any, list[str], str | None]:
+    X, y = dataset.to_numpy()
+    columns = {raw_column(j): pa.array(np.ascontiguousarray(X[:, j])) for j in range(X.shape[1])}
+    if y is not None:
+        columns[TARGET] = pa.array(y.tolist() if y.dtype == object else y)
+    if sample_weight is not None:
+        weights = np.broadcast_to(np.asarray(sample_weight, dtype=np.float64), (X.shape[0],))
+        if weights.shape[0] != X.shape[0]:
+            raise DataError(
+                f"sample_weight has {weights.shape[0]} values, but X has {X.shape[0]} rows"
+            )
+        columns[WEIGHT] = pa.array(np.ascontiguousarray(weights))
+    with quiet_pandas():
+        sdf = spark.createDataFrame(pa.table(columns))
+    features = [raw_column(j) for j in range(X.shape[1])]
+    return sdf, features, None if y is None else TARGET
+
+
+# ------------------------------------------------------------------ profile
+def _not_finite(expr: str) -> str:
+    """SQL: true for a null, NaN or infinite value."""
+    return f"(({expr}) IS NULL OR isnan({expr}) OR abs({expr}) = double('inf'))"
+
+
+def _bad_row(raw: list[str], block: int = 64) -> str:
+    """SQL: true when any feature of the row is null, NaN or infinite.
+
+    A sum is null / NaN / infinite when one of its terms is, so one sum per
+    block of columns replaces a test per column (a finite sum that overflows
+    only sends the check to :func:`_raise_for_bad_features`, which then finds
+    nothing).
+    """
+    sums = ["(" + " + ".join(raw[i : i + block]) + ")" for i in range(0, len(raw), block)]
+    return "(" + " OR ".join(_not_finite(s) for s in sums) + ")"
+
+
+def _target_type(dataset: Dataset) -> pa.DataType | None:
+    try:
+        return dataset.schema.field(dataset.target).type
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _double(value: float) -> str:
+    """SQL literal for a float64, exactly."""
+    return f"CAST('{float(value)!r}' AS DOUBLE)"
+
+
+def prepare(
+    spark: Any,
+    dataset: Dataset,
+    *,
+    label: str | None = None,
+    sample_weight: Any = None,
+    class_weight: Any = None,
+    moments: bool = False,
+    centre: bool = False,
+) -> Prepared:
+    """Bring ``dataset`` into Spark, check it in one aggregation job, assemble vectors.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    dataset : Dataset
+    label : {"class", "value"} or None
+        A classifier's target (indexed to 0..K-1 over the sorted classes), a
+        regressor's target (float64), or no target.
+    sample_weight : array-like, optional
+        Row weights (in-memory data only).
+    class_weight : dict, "balanced" or None
+        Turned into per-row weights, as scikit-learn does.
+    moments : bool, default False
+        Also compute the column means and variances (``ddof=1``).
+    centre : bool, default False
+        Assemble the feature vector from mean-centred columns (needs
+        ``moments``).
+
+    Returns
+    -------
+    Prepared
+
+    Raises
+    ------
+    DataError
+        Naming the column with NaN / infinite / missing values, a target with
+        missing values, a continuous target for a classifier, too many
+        classes, or no rows.
+    """
+    from pyspark.sql import functions as F
+
+    names = list(dataset.feature_names)
+    sdf, feature_exprs, label_expr = _source_columns(spark, dataset, sample_weight)
+    if label is not None and label_expr is None:
+        raise DataError("this estimator needs a target, and the data has none")
+    raw = [raw_column(j) for j in range(len(names))]
+    selected = [f"{e} AS {c}" for e, c in zip(feature_exprs, raw, strict=True)]
+    if label is not None:
+        expr = label_expr if label == "class" else f"CAST({label_expr} AS DOUBLE)"
+        selected.append(f"{expr} AS {TARGET}")
+    has_weights = sample_weight is not None
+    if has_weights:
+        selected.append(WEIGHT)
+    base = sdf.selectExpr(*selected)
+
+    assembled = _assemble(base, raw, None)
+    aggregates = ["count(1) AS n", f"sum(CASE WHEN {_bad_row(raw)} THEN 1 ELSE 0 END) AS bad"]
+    if has_weights:
+        aggregates.append(f"sum({WEIGHT}) AS w")
+    if label == "value":
+        aggregates.append(f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END) AS by")
+    columns = [F.expr(a) for a in aggregates]
+    if moments:  # one vector aggregate: fast for any number of columns
+        from pyspark.ml.stat import Summarizer
+
+        summary = Summarizer.metrics("mean", "variance").summary(F.col(FEATURES))
+        columns.append(summary.alias("summary"))
+    source = dataset.source
+    if label == "class":
+        grouped = assembled.groupBy(TARGET).agg(*columns).limit(MAX_CLASSES + 2).collect()
+        facts = _combine_groups(grouped, has_weights, moments)
+    else:
+        facts = _facts_of(assembled.agg(*columns).collect()[0], has_weights, moments)
+    n_rows = facts["n"]
+    if n_rows == 0:
+        raise DataError(f"{source} has no rows: found array with 0 sample(s)")
+    if facts["bad"]:
+        _raise_for_bad_features(base, names, source)
+    if isinstance(dataset, SparkDataset):
+        dataset.set_row_count(n_rows)
+
+    prepared = Prepared(
+        frame=None,
+        n_rows=n_rows,
+        n_features=len(names),
+        feature_names=names,
+        source=source,
+        weight_sum=float(facts.get("w", n_rows)) if has_weights else float(n_rows),
+        has_weights=has_weights,
+        label_kind=label,
+    )
+    if moments:
+        prepared.means = facts["means"]
+        prepared.variances = facts["variances"]
+    if label == "value" and facts["bad_y"]:
+        raise DataError(
+            f"Input y contains NaN, infinity or missing values: target column "
+            f"{dataset.target!r} has {facts['bad_y']} such value(s) in {source}. {_NAN_HINT}"
+        )
+    if label == "class":
+        _set_classes(prepared, facts, dataset.target, source, _target_type(dataset))
+    frame = _assemble(base, raw, prepared.means) if centre else assembled
+    weight_expr = F.col(WEIGHT) if has_weights else None
+    if label == "class":
+        frame, weight_expr = _index_labels(frame, prepared, class_weight, weight_expr)
+    elif label == "value":
+        frame = frame.withColumnRenamed(TARGET, LABEL)
+    if weight_expr is not None:
+        frame = frame.withColumn(WEIGHT, weight_expr)
+    prepared.frame = frame
+    return prepared
+
+
+def _facts_of(row: Any, has_weights: bool, moments: bool) -> dict[str, Any]:
+    values = row.asDict()
+    facts: dict[str, Any] = {
+        "n": int(values["n"]),
+        "bad": int(values["bad"] or 0),
+        "bad_y": int(values.get("by") or 0),
+    }
+    if has_weights:
+        facts["w"] = float(values["w"] or 0.0)
+    if moments:
+        summary = values["summary"]
+        facts["means"] = np.asarray(summary["mean"].toArray(), dtype=np.float64)
+        facts["variances"] = np.asarray(summary["variance"].toArray(), dtype=np.float64)
+    return facts
+
+
+def _combine_groups(rows: list[Any], has_weights: bool, moments: bool) -> dict[str, Any]:
+    """Totals over the per-label groups; the mean and variance combined exactly."""
+    groups = [(row[TARGET], _facts_of(row, has_weights, moments)) for row in rows]
+    n = sum(g["n"] for _, g in groups)
+    facts: dict[str, Any] = {"n": n, "bad": sum(g["bad"] for _, g in groups), "groups": groups}
+    if has_weights:
+        facts["w"] = sum(g["w"] for _, g in groups)
+    if moments and n:
+        counts = np.array([g["n"] for _, g in groups], dtype=np.float64)
+        means = np.stack([g["means"] for _, g in groups])
+        variances = np.nan_to_num(np.stack([g["variances"] for _, g in groups]))
+        mean = counts @ means / n
+        within = (counts - 1) @ variances
+        between = counts @ (means - mean) ** 2
+        facts["means"] = mean
+        facts["variances"] = (within + between) / max(n - 1, 1)
+    return facts
+
+
+def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
+    """Name the first column with null / NaN / infinite values (one more job)."""
+    raw = [raw_column(j) for j in range(len(names))]
+    counts = []
+    for j, c in enumerate(raw):
+        counts += [
+            f"sum(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS null{j}",
+            f"sum(CASE WHEN isnan({c}) THEN 1 ELSE 0 END) AS nan{j}",
+            f"sum(CASE WHEN abs({c}) = double('inf') THEN 1 ELSE 0 END) AS inf{j}",
+        ]
+    row = base.selectExpr(*counts).collect()[0].asDict()
+    found = [
+        (j, int(row[f"nan{j}"] or 0), int(row[f"inf{j}"] or 0), int(row[f"null{j}"] or 0))
+        for j in range(len(names))
+    ]
+    found = [f for f in found if any(f[1:])]
+    if not found:  # a finite row sum overflowed: every value is finite
+        return
+    j, n_nan, n_inf, n_null = found[0]
+    parts = [
+        f"{k} {label}"
+        for k, label in ((n_nan, "NaN"), (n_inf, "infinite"), (n_null, "missing (null)"))
+        if k
+    ]
+    kind = "NaN" if n_nan else ("infinity" if n_inf else "missing values")
+    others = [names[f[0]] for f in found[1:6]]
+    more = f" (also in column(s) {', '.join(map(repr, others))})" if others else ""
+    hint = (
+        _NAN_HINT
+        if n_nan or n_null
+        else "Remove or clip the infinite values (or values too large for float64) first."
+    )
+    raise DataError(
+        f"Input X contains {kind}: column {names[j]!r} (feature {j}) has "
+        f"{', '.join(parts)} value(s) in {source}{more}. {hint}"
+    )
+
+
+def _numpy_labels(values: list[Any], arrow_type: pa.DataType | None = None) -> np.ndarray:
+    """The labels as NumPy, with the target column's dtype (as scikit-learn's classes_)."""
+    if arrow_type is not None and (
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_boolean(arrow_type)
+    ):
+        return np.array(values, dtype=arrow_type.to_pandas_dtype())
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return np.array(values, dtype=bool)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64)
+    if all(isinstance(v, (int, float)) for v in values):
+        return np.array(values, dtype=np.float64)
+    return np.array([str(v) for v in values], dtype=object)
+
+
+def _set_classes(
+    prepared: Prepared,
+    facts: dict[str, Any],
+    target: Any,
+    source: str,
+    arrow_type: pa.DataType | None = None,
+) -> None:
+    groups = facts["groups"]
+    missing = [
+        g["n"] for key, g in groups if key is None or (isinstance(key, float) and key != key)
+    ]
+    if missing:
+        raise DataError(
+            f"Input y contains NaN or missing values: target column {target!r} has "
+            f"{sum(missing)} missing label(s) in {source}. {_NAN_HINT}"
+        )
+    if len(groups) > MAX_CLASSES:
+        raise DataError(
+            f"target column {target!r} has more than {MAX_CLASSES} distinct values in "
+            f"{source}: is it a regression target? Use a regressor."
+        )
+    keys = [key for key, _ in groups]
+    labels = _numpy_labels(keys, arrow_type)
+    order = np.argsort(labels, kind="stable")
+    prepared.classes = labels[order]
+    prepared.class_rows = np.array([groups[i][1]["n"] for i in order], dtype=np.int64)
+    if prepared.has_weights:
+        prepared.class_weight_sums = np.array([groups[i][1]["w"] for i in order], dtype=float)
+    else:
+        prepared.class_weight_sums = prepared.class_rows.astype(np.float64)
+    prepared.extra["class_keys"] = [keys[i] for i in order]
+
+
+def _class_weights(class_weight: Any, prepared: Prepared) -> np.ndarray | None:
+    """One weight per class, as scikit-learn's ``compute_class_weight``."""
+    if class_weight is None:
+        return None
+    classes = prepared.classes
+    if class_weight == "balanced":
+        sums = prepared.class_weight_sums
+        return sums.sum() / (len(classes) * sums)
+    weights = np.ones(len(classes))
+    for i, c in enumerate(classes.tolist()):
+        if c in class_weight:
+            weights[i] = float(class_weight[c])
+    unknown = [k for k in class_weight if k not in set(classes.tolist())]
+    if unknown:
+        raise DataError(
+            f"The classes, {unknown}, are not in class. (class_weight names labels absent "
+            f"from the target; classes: {classes.tolist()})"
+        )
+    return weights
+
+
+def _index_labels(
+    frame: Any, prepared: Prepared, class_weight: Any, weight_expr: Any
+) -> tuple[Any, Any]:
+    """Labels → 0..K-1 (float64, with nominal metadata); class weights → row weights."""
+    from itertools import chain
+
+    from pyspark.sql import functions as F
+
+    keys = prepared.extra["class_keys"]
+    k = len(keys)
+    metadata = {"ml_attr": {"type": "nominal", "num_vals": k, "name": LABEL}}
+    target = F.col(TARGET)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in keys) and keys == list(range(k)):
+        index = target.cast("double")
+    else:
+        mapping = F.create_map(
+            *chain.from_iterable((F.lit(v), F.lit(float(i))) for i, v in enumerate(keys))
+        )
+        index = mapping[target]
+    frame = frame.withColumn(LABEL, index.alias(LABEL, metadata=metadata)).drop(TARGET)
+    weights = _class_weights(class_weight, prepared)
+    if weights is not None:
+        per_class = F.create_map(
+            *chain.from_iterable((F.lit(float(i)), F.lit(float(w))) for i, w in enumerate(weights))
+        )
+        by_class = per_class[F.col(LABEL)]
+        weight_expr = by_class if weight_expr is None else weight_expr * by_class
+        prepared.weight_sum = float(weights @ prepared.class_weight_sums)
+        prepared.has_weights = True
+    return frame, weight_expr
+
+
+def _assemble(frame: Any, raw: list[str], means: np.ndarray | None) -> Any:
+    from pyspark.ml.feature import VectorAssembler
+
+    inputs = raw
+    if means is not None:
+        inputs = [f"{c}_c" for c in raw]
+        frame = frame.selectExpr(
+            "*", *[f"{c} - {_double(m)} AS {o}" for c, m, o in zip(raw, means, inputs, strict=True)]
+        )
+    assembler = VectorAssembler(inputCols=inputs, outputCol=FEATURES, handleInvalid="keep")
+    return assembler.transform(frame)

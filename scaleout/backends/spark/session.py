@@ -1,0 +1,147 @@
+"""The one SparkSession of the process.
+
+:func:`get_session` reuses the active session (inside ``spark-submit``, a
+notebook, or a test fixture); otherwise it builds one from the config
+(``spark_master``, ``spark_conf``) with quiet, local-friendly defaults, once
+per process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ..._config import get_config
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = [
+    "LOCAL_DEFAULTS",
+    "SESSION_DEFAULTS",
+    "get_session",
+    "is_local",
+    "local_driver_memory",
+    "quiet_pandas",
+]
+
+#: Settings every session scaleout builds starts from (``spark_conf`` overrides them).
+SESSION_DEFAULTS: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+}
+
+#: Extra defaults for ``local[...]`` masters: bound to loopback, few shuffle partitions.
+LOCAL_DEFAULTS: dict[str, str] = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "4",
+}
+
+_PANDAS3_WARNING = r"PySpark does not yet fully support pandas >= 3\.0\.0"
+
+_lock = threading.Lock()
+_session: SparkSession | None = None
+
+
+def is_local(master: str) -> bool:
+    """Whether ``master`` runs everything in this process (``local``, ``local[4]``...)."""
+    return master == "local" or master.startswith("local[")
+
+
+def _build(master: str, extra: dict[str, Any]) -> SparkSession:
+    with quiet_pandas():
+        return _build_quietly(master, extra)
+
+
+def _build_quietly(master: str, extra: dict[str, Any]) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    conf = dict(SESSION_DEFAULTS)
+    if is_local(master):
+        conf.update(LOCAL_DEFAULTS)
+        # Everything runs in the driver JVM: Spark's 1g default heap is too small for
+        # MLlib's caches on a few million rows. A maximum, not an allocation.
+        conf["spark.driver.memory"] = local_driver_memory()
+        # Python workers must be this interpreter (with numpy, pyarrow, scikit-learn),
+        # not whatever "python3" is first on the PATH. Classic PySpark reads the
+        # environment variable when the context starts (spark.pyspark.python is
+        # only honoured by spark-submit).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf.update({str(k): str(v) for k, v in extra.items()})
+    builder = SparkSession.builder.master(master).appName("scaleout")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def local_driver_memory() -> str:
+    """Heap of a local driver: a quarter of this machine's memory, at least 1g."""
+    import psutil
+
+    gib = psutil.virtual_memory().total / (1 << 30)
+    return f"{max(1, int(gib // 4))}g"
+
+
+def get_session() -> SparkSession:
+    """Return the SparkSession scaleout runs on.
+
+    The active session when there is one (``spark-submit``, a notebook, a
+    session you built yourself); otherwise one built from
+    ``so.get_config()["spark_master"]`` ("local[*]", "spark://host:7077",
+    "yarn", ...) and ``spark_conf`` over :data:`SESSION_DEFAULTS` (UI off,
+    console progress bar off, Arrow on) and, for local masters,
+    :data:`LOCAL_DEFAULTS` (driver bound to 127.0.0.1, 4 shuffle partitions) and a
+    driver heap of a quarter of the machine's memory (:func:`local_driver_memory`).
+    Logs are set to ERROR. The session is built once per process.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+
+    Notes
+    -----
+    For a local master, ``PYSPARK_PYTHON`` is set to this interpreter when
+    unset, so Python workers (used by ``predict`` on a Spark DataFrame) find
+    the same packages. On a cluster, set ``spark.pyspark.python`` (or
+    ``PYSPARK_PYTHON``) to an interpreter that has scaleout installed.
+    """
+    global _session
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    with _lock:
+        if _session is not None and not _is_stopped(_session):
+            return _session
+        config = get_config()
+        _session = _build(str(config["spark_master"]), dict(config["spark_conf"]))
+        return _session
+
+
+def _is_stopped(session: SparkSession) -> bool:
+    context = session.sparkContext
+    return getattr(context, "_jsc", None) is None
+
+
+@contextmanager
+def quiet_pandas() -> Iterator[None]:
+    """Silence PySpark's "does not yet fully support pandas >= 3.0.0" FutureWarning.
+
+    scaleout's Spark engine moves data with Arrow (``createDataFrame`` from a
+    pyarrow Table, ``toArrow``, ``mapInArrow``); those conversions are
+    tested with pandas 3, so the warning says nothing about them.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_PANDAS3_WARNING, category=FutureWarning)
+        yield

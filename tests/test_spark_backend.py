@@ -1,0 +1,521 @@
+"""The spark engine end to end, on one real local[2] session: parity with
+scikit-learn on real data (in memory and from Parquet), the parameter
+mapping, unsupported options, bad input, Spark DataFrame input and output,
+pipelines, and the portable model."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import cluster, decomposition, linear_model, pipeline, tree
+from sklearn.preprocessing import StandardScaler
+
+import scaleout as so
+from scaleout.data.sparkframe import SparkDataset, from_spark
+from scaleout.datasets import make_blobs
+from scaleout.exceptions import (
+    DataError,
+    NonNumericDataError,
+    ScaleoutError,
+    UnsupportedOnBackend,
+)
+from tests.conftest import load_named
+
+pytest.importorskip("pyspark")
+
+# Converged references: both engines minimise the same objective to a tight tolerance.
+TIGHT = {"tol": 1e-10, "max_iter": 10_000}
+SPARK_TIGHT = {"tol": 1e-8, "max_iter": 5_000}
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with so.config_context(progress=False):
+        yield
+
+
+def _standardized(name: str) -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_named(name)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {name: _standardized(name) for name in ("breast_cancer", "wine", "diabetes", "digits")}
+
+
+@pytest.fixture(scope="module")
+def parquet(data, tmp_path_factory):
+    from scaleout.demo import write_parquet
+
+    root = tmp_path_factory.mktemp("spark-parquet")
+    return {name: write_parquet(X, y, root / f"{name}.parquet") for name, (X, y) in data.items()}
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(b))
+
+
+def _source(kind: str, name: str, data, parquet):
+    """(X, y) for fit: in-memory arrays or the Parquet path with its target column."""
+    if kind == "parquet":
+        return parquet[name], "y"
+    return data[name]
+
+
+# ------------------------------------------------------------------ linear models
+@pytest.mark.parametrize("kind", ["numpy", "parquet"])
+def test_linear_regression_parity(spark, data, parquet, kind):
+    X, y = data["diabetes"]
+    model = so.LinearRegression(backend="spark").fit(*_source(kind, "diabetes", data, parquet))
+    ref = linear_model.LinearRegression().fit(X, y)
+    assert _rel(model.coef_, ref.coef_) <= 1e-4
+    assert model.intercept_ == pytest.approx(ref.intercept_, rel=1e-6)
+    stats = model.fit_stats_
+    assert model.backend_ == "spark" and stats["rows"] == len(y)
+    assert stats["spark_jobs"] >= 1 and stats["passes"] == stats["spark_jobs"]
+    assert stats["spark_master"].startswith("local")
+
+
+@pytest.mark.parametrize("kind", ["numpy", "parquet"])
+def test_logistic_regression_binary_parity(spark, data, parquet, kind):
+    X, y = data["breast_cancer"]
+    model = so.LogisticRegression(backend="spark", **SPARK_TIGHT)
+    model.fit(*_source(kind, "breast_cancer", data, parquet))
+    ref = linear_model.LogisticRegression(**TIGHT).fit(X, y)
+    assert model.coef_.shape == (1, X.shape[1])
+    assert _rel(model.coef_, ref.coef_) <= 1e-3
+    assert np.mean(model.predict(X) == ref.predict(X)) >= 0.999
+    assert_array_equal(model.classes_, ref.classes_)
+    assert model.n_iter_.shape == (1,) and model.fit_stats_["iterations"] == model.n_iter_[0]
+
+
+@pytest.mark.parametrize("kind", ["numpy", "parquet"])
+def test_logistic_regression_multinomial_parity(spark, data, parquet, kind):
+    X, y = data["wine"]
+    model = so.LogisticRegression(backend="spark", **SPARK_TIGHT)
+    model.fit(*_source(kind, "wine", data, parquet))
+    ref = linear_model.LogisticRegression(**TIGHT).fit(X, y)
+    assert model.coef_.shape == (3, X.shape[1])
+    assert _rel(model.coef_, ref.coef_) <= 1e-3
+    assert_allclose(model.intercept_, ref.intercept_, atol=1e-3)
+    assert np.mean(model.predict(X) == ref.predict(X)) >= 0.999
+    assert_allclose(model.predict_proba(X), ref.predict_proba(X), atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine"])
+def test_logistic_regression_C_changes_the_model_as_in_sklearn(spark, data, name):
+    X, y = data[name]
+    fitted = {}
+    for C in (0.01, 100.0):
+        model = so.LogisticRegression(C=C, backend="spark", **TIGHT).fit(X, y)
+        ref = linear_model.LogisticRegression(C=C, **TIGHT).fit(X, y)
+        assert _rel(model.coef_, ref.coef_) <= 1e-3, C
+        fitted[C] = model.coef_
+    # the penalty really is mapped: a weak one gives much larger coefficients
+    assert np.linalg.norm(fitted[100.0]) > 10 * np.linalg.norm(fitted[0.01])
+
+
+def test_logistic_regression_no_penalty_and_class_weight(spark, data):
+    X, y = data["wine"]
+    X = X[:, :4]  # not separable: the unpenalised optimum exists
+    model = so.LogisticRegression(C=np.inf, backend="spark", **SPARK_TIGHT).fit(X, y)
+    ref = linear_model.LogisticRegression(C=np.inf, **TIGHT).fit(X, y)
+    assert _rel(model.coef_, ref.coef_) <= 1e-3
+    Xb, yb = data["breast_cancer"]
+    model = so.LogisticRegression(class_weight="balanced", backend="spark", **SPARK_TIGHT)
+    ref = linear_model.LogisticRegression(class_weight="balanced", **TIGHT).fit(Xb, yb)
+    assert _rel(model.fit(Xb, yb).coef_, ref.coef_) <= 1e-3
+
+
+def test_string_labels_are_indexed_and_mapped_back(spark, data):
+    X, y = data["wine"]
+    labels = np.array(["barolo", "grignolino", "barbera"], dtype=object)[y]
+    model = so.LogisticRegression(backend="spark").fit(X, labels)
+    ref = linear_model.LogisticRegression().fit(X, labels)
+    assert_array_equal(model.classes_, ref.classes_)
+    assert np.mean(model.predict(X) == ref.predict(X)) >= 0.99
+
+
+# -------------------------------------------------------------------------- trees
+@pytest.mark.parametrize(
+    ("name", "depth"), [("digits", 3), ("digits", 8), ("breast_cancer", 4), ("wine", None)]
+)
+def test_decision_tree_classifier_parity(spark, data, name, depth):
+    X, y = data[name]
+    model = so.DecisionTreeClassifier(max_depth=depth, backend="spark").fit(X, y)
+    ref = tree.DecisionTreeClassifier(max_depth=depth, random_state=0).fit(X, y)
+    assert abs(model.score(X, y) - ref.score(X, y)) <= 0.01
+    assert model.get_depth() <= (depth or 30)
+    assert model.n_classes_ == ref.n_classes_ and model.n_outputs_ == 1
+    assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("depth", [3, 6])
+def test_decision_tree_regressor_parity(spark, data, parquet, depth):
+    X, y = data["diabetes"]
+    model = so.DecisionTreeRegressor(max_depth=depth, backend="spark").fit(parquet["diabetes"], "y")
+    ref = tree.DecisionTreeRegressor(max_depth=depth, random_state=0).fit(X, y)
+    assert abs(model.score(X, y) - ref.score(X, y)) <= 0.01
+
+
+def test_tree_conversion_matches_spark_model(spark, data):
+    """The converted tree predicts what Spark's own model predicts, and the slow
+    Py4J walk reads the same nodes as the one-call reader."""
+    from pyspark.ml.classification import DecisionTreeClassifier
+
+    from scaleout.backends.spark.models import _nodes_by_local_save, _walk_preorder, tree_state
+
+    X, y = data["breast_cancer"]
+    table = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]).assign(label=y * 1.0)
+    from pyspark.ml.feature import VectorAssembler
+
+    frame = VectorAssembler(inputCols=list(table.columns[:-1]), outputCol="features").transform(
+        spark.createDataFrame(pa.Table.from_pandas(table, preserve_index=False))
+    )
+    spark_model = DecisionTreeClassifier(maxDepth=5, maxBins=64).fit(frame)
+    fast, slow = _nodes_by_local_save(spark_model), _walk_preorder(spark_model)
+    assert fast == slow
+    state = tree_state(fast, classifier=True, n_features=X.shape[1], classes=np.array([0, 1]))
+    local = tree.DecisionTreeClassifier()
+    local.__dict__.update(state, n_features_in_=X.shape[1])
+    expected = np.array(
+        [r["prediction"] for r in spark_model.transform(frame).select("prediction").collect()]
+    )
+    assert_array_equal(local.predict(X), expected.astype(int))
+
+
+def test_decision_tree_class_weight(spark, data):
+    X, y = data["breast_cancer"]
+    model = so.DecisionTreeClassifier(max_depth=3, class_weight="balanced", backend="spark")
+    ref = tree.DecisionTreeClassifier(max_depth=3, class_weight="balanced", random_state=0)
+    model.fit(X, y)
+    ref.fit(X, y)
+    assert abs(model.score(X, y) - ref.score(X, y)) <= 0.01
+    assert_allclose(model.tree_.weighted_n_node_samples[0], ref.tree_.weighted_n_node_samples[0])
+
+
+# ------------------------------------------------------------------------- KMeans
+@pytest.fixture(scope="module")
+def blobs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("spark-blobs")
+    return make_blobs(
+        root / "blobs",
+        20_000,
+        6,
+        centers=5,
+        cluster_std=2.0,
+        random_state=3,
+        chunk_rows=5_000,
+        n_files=2,
+    )
+
+
+def test_kmeans_inertia_on_parquet_blobs(spark, blobs):
+    X, _ = so.read_parquet(blobs.path, target="y").to_numpy()
+    features = [f"x{j}" for j in range(6)]
+    dataset = so.read_parquet(blobs.path, features=features)
+    model = so.KMeans(5, random_state=0, backend="spark").fit(dataset)
+    ref = cluster.KMeans(5, random_state=0).fit(X)
+    ratio = model.inertia_ / ref.inertia_
+    assert ratio <= 1.01, ratio
+    # inertia_ is the sum of squared distances to the closest of the returned centres
+    assert model.inertia_ == pytest.approx(-model.score(X), rel=1e-6)
+    assert model.cluster_centers_.shape == (5, 6) and model.n_iter_ >= 1
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_kmeans_inertia_wine(spark, data, init):
+    X, _ = data["wine"]
+    model = so.KMeans(3, init=init, n_init=3, random_state=0, backend="spark").fit(X)
+    ref = cluster.KMeans(3, init=init, n_init=3, random_state=0).fit(X)
+    assert model.inertia_ / ref.inertia_ <= 1.01
+    assert model.fit_stats_["n_init"] == 3
+
+
+def test_kmeans_array_init_and_tol(spark, data):
+    X, _ = data["wine"]
+    start = X[[0, 60, 130]]
+    model = so.KMeans(3, init=start, n_init=1, tol=0.0, backend="spark").fit(X)
+    ref = cluster.KMeans(3, init=start, n_init=1, tol=0.0).fit(X)
+    assert_allclose(model.cluster_centers_, ref.cluster_centers_, rtol=1e-6, atol=1e-8)
+    assert model.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_kmeans_inertia_digits_n_init_10(spark, data):
+    X, _ = data["digits"]
+    model = so.KMeans(10, n_init=10, random_state=0, backend="spark").fit(X)
+    ref = cluster.KMeans(10, n_init=10, random_state=0).fit(X)
+    assert model.inertia_ / ref.inertia_ <= 1.01
+
+
+# ---------------------------------------------------------------------------- PCA
+@pytest.mark.parametrize(
+    ("kind", "n_components"), [("numpy", 10), ("parquet", 0.8), ("numpy", None)]
+)
+def test_pca_parity(spark, data, parquet, kind, n_components):
+    X, _ = data["digits"]
+    source = (parquet["digits"],) if kind == "parquet" else (X,)
+    if kind == "parquet":
+        source = (so.read_parquet(parquet["digits"], features=[f"x{j}" for j in range(64)]),)
+    model = so.PCA(n_components, backend="spark").fit(*source)
+    ref = decomposition.PCA(n_components).fit(X)
+    assert model.n_components_ == ref.n_components_
+    k = min(ref.n_components_, 40)  # the last, near-zero components of digits are noise
+    assert_allclose(model.explained_variance_[:k], ref.explained_variance_[:k], rtol=1e-4)
+    assert_allclose(
+        model.explained_variance_ratio_[:k], ref.explained_variance_ratio_[:k], rtol=1e-4
+    )
+    assert_allclose(model.components_[:k], ref.components_[:k], atol=1e-6)
+    assert_allclose(model.singular_values_[:k], ref.singular_values_[:k], rtol=1e-4)
+    assert_allclose(model.mean_, ref.mean_, atol=1e-10)
+    assert model.noise_variance_ == pytest.approx(ref.noise_variance_, rel=1e-4, abs=1e-9)
+    assert model.n_samples_ == ref.n_samples_
+
+
+# ------------------------------------------------------------------------ pipeline
+def test_pipeline_pca_logistic_regression(spark, data):
+    X, y = data["digits"]
+    model = so.make_pipeline(so.PCA(20), so.LogisticRegression(**SPARK_TIGHT), backend="spark")
+    model.fit(X, y)
+    ref = pipeline.make_pipeline(decomposition.PCA(20), linear_model.LogisticRegression(**TIGHT))
+    ref.fit(X, y)
+    assert model.backend_ == "spark"
+    assert abs(model.score(X, y) - ref.score(X, y)) <= 0.005
+    assert_allclose(model[0].transform(X), ref[0].transform(X), atol=1e-6)
+    assert _rel(model[-1].coef_, ref[-1].coef_) <= 1e-3
+    assert model[-1].backend_ == "spark" and model[-1].n_features_in_ == 20
+
+
+def test_pipeline_unsupported_steps(spark, data):
+    X, y = data["wine"]
+    with pytest.raises(UnsupportedOnBackend, match="Pipeline"):
+        so.make_pipeline(so.PCA(3), so.DecisionTreeClassifier(), backend="spark").fit(X, y)
+    with pytest.raises(UnsupportedOnBackend, match="n_components"):
+        so.make_pipeline(so.PCA(0.9), so.LogisticRegression(), backend="spark").fit(X, y)
+
+
+# ------------------------------------------------------------ unsupported options
+@pytest.mark.parametrize(
+    ("estimator", "option"),
+    [
+        (so.PCA(2, whiten=True), "whiten"),
+        (so.PCA("mle"), "n_components"),
+        (so.DecisionTreeClassifier(splitter="random"), "splitter"),
+        (so.DecisionTreeClassifier(max_depth=31), "max_depth"),
+        (so.DecisionTreeRegressor(criterion="absolute_error"), "criterion"),
+        (so.DecisionTreeRegressor(min_impurity_decrease=0.1), "min_impurity_decrease"),
+        (so.DecisionTreeClassifier(min_samples_split=10), "min_samples_split"),
+        (so.DecisionTreeClassifier(max_features="sqrt"), "max_features"),
+        (so.LogisticRegression(solver="liblinear"), "solver"),
+        (so.LogisticRegression(l1_ratio=0.5), "l1_ratio"),
+        (so.LogisticRegression(dual=True, solver="liblinear"), "solver"),
+        (so.LinearRegression(positive=True), "positive"),
+        (so.KMeans(init=lambda X, k, random_state: X[:k]), "init"),
+    ],
+)
+def test_unsupported_options_raise_before_fitting(spark, estimator, option):
+    estimator.set_params(backend="spark")
+    with pytest.raises(UnsupportedOnBackend, match=option) as info:
+        estimator.fit(np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2)
+    assert "'spark'" in str(info.value) and "supported" in str(info.value)
+
+
+def test_sample_weight_unsupported_for_kmeans_and_files(spark, parquet):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(UnsupportedOnBackend, match="sample_weight"):
+        so.KMeans(2, backend="spark").fit(X, sample_weight=np.ones(30))
+    with pytest.raises(UnsupportedOnBackend, match="sample_weight"):
+        so.LinearRegression(backend="spark").fit(
+            parquet["diabetes"], "y", sample_weight=np.ones(442)
+        )
+
+
+def test_sample_weight_in_memory(spark, data):
+    X, y = data["diabetes"]
+    w = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    model = so.LinearRegression(backend="spark").fit(X, y, sample_weight=w)
+    ref = linear_model.LinearRegression().fit(X, y, sample_weight=w)
+    assert _rel(model.coef_, ref.coef_) <= 1e-4
+
+
+# --------------------------------------------------------------------- bad input
+def _frame(spark, **columns):
+    return spark.createDataFrame(pa.Table.from_pandas(pd.DataFrame(columns), preserve_index=False))
+
+
+def test_nan_in_a_feature_column_is_named(spark, data, tmp_path):
+    from scaleout.demo import write_parquet
+
+    X, y = data["wine"]
+    X = X.copy()
+    X[7, 4] = np.nan
+    path = write_parquet(X, y, tmp_path / "nan.parquet")
+    with pytest.raises(DataError, match=r"NaN: column 'x4' \(feature 4\)") as info:
+        so.LogisticRegression(backend="spark").fit(path, "y")
+    assert "Py4J" not in str(info.value) and "at org.apache" not in str(info.value)
+    sdf = _frame(spark, a=[1.0, 2.0, None, 4.0], b=[1.0, 2.0, 3.0, 4.0], y=[0, 1, 0, 1])
+    with pytest.raises(DataError, match=r"column 'a'.*missing"):
+        so.LogisticRegression().fit(sdf, "y")
+    sdf = _frame(spark, a=[1.0, 2.0, 3.0, 4.0], y=[0.0, np.nan, 1.0, 2.0])
+    with pytest.raises(DataError, match="target column 'y'"):
+        so.LinearRegression().fit(sdf, "y")
+
+
+def test_string_column_and_missing_target_are_named(spark):
+    sdf = _frame(spark, a=[1.0, 2.0, 3.0, 4.0], colour=["r", "g", "b", "r"], y=[0, 1, 0, 1])
+    with pytest.raises(NonNumericDataError, match="'colour'"):
+        so.LogisticRegression().fit(sdf, "y")
+    with pytest.raises(DataError, match="target column 'label' not found"):
+        so.LogisticRegression().fit(sdf.drop("colour"), "label")
+    with pytest.raises(DataError, match="continuous"):
+        so.LogisticRegression(backend="spark").fit(np.arange(8.0)[:, None], np.linspace(0, 1, 8))
+
+
+def test_spark_failures_become_scaleout_errors(spark, tmp_path):
+    from scaleout.demo import write_parquet
+
+    directory = tmp_path / "gone"
+    directory.mkdir()
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    write_parquet(X, (X[:, 0] > 0).astype(int), directory / "part.parquet")
+    dataset = so.read_parquet(directory, target="y")
+    shutil.rmtree(directory)
+    with pytest.raises(ScaleoutError, match="PATH_NOT_FOUND") as info:
+        so.LogisticRegression(backend="spark").fit(dataset)
+    assert "\n" not in str(info.value) and "Py4J" not in str(info.value)
+
+
+# ------------------------------------------------------------ Spark DataFrame I/O
+@pytest.fixture(scope="module")
+def wine_frame(spark, data):
+    X, y = data["wine"]
+    table = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])]).assign(label=y)
+    return spark.createDataFrame(pa.Table.from_pandas(table, preserve_index=False))
+
+
+def test_spark_dataframe_input_picks_spark(spark, data, wine_frame):
+    X, y = data["wine"]
+    model = so.LogisticRegression().fit(wine_frame, "label")
+    assert model.backend_ == "spark" and model.fit_stats_["decided_by"] == "input type"
+    assert list(model.feature_names_in_) == [f"f{j}" for j in range(X.shape[1])]
+    ref = so.LogisticRegression(backend="sklearn").fit(X, y)
+    assert np.mean(model.predict(X) == ref.predict(X)) >= 0.99
+    dataset = from_spark(wine_frame, target="label")
+    assert isinstance(dataset, SparkDataset) and dataset.native_backend == "spark"
+    assert so.LogisticRegression().fit(dataset).backend_ == "spark"
+
+
+def test_vector_column_input(spark, data, wine_frame):
+    from pyspark.ml.feature import VectorAssembler
+
+    X, _ = data["wine"]
+    names = [f"f{j}" for j in range(X.shape[1])]
+    vectors = VectorAssembler(inputCols=names, outputCol="features").transform(wine_frame)
+    dataset = from_spark(vectors.select("features", "label"), target="label")
+    assert dataset.feature_names == [f"x{j}" for j in range(X.shape[1])]
+    assert not dataset.has_feature_names
+    model = so.LogisticRegression(backend="spark").fit(dataset)
+    by_columns = so.LogisticRegression(backend="spark").fit(wine_frame, "label")
+    assert_allclose(model.coef_, by_columns.coef_, rtol=1e-9, atol=1e-12)
+    out = model.predict(vectors.select("features"))
+    assert_array_equal(out.toArrow().column("prediction").to_numpy(), model.predict(X))
+
+
+def test_predict_on_spark_dataframe_stays_in_spark(spark, data, wine_frame):
+    X, y = data["wine"]
+    model = so.LogisticRegression(backend="spark").fit(X, y)  # fitted without names
+    frame = wine_frame.toDF(*[f"x{j}" for j in range(X.shape[1])], "label")
+    out = model.predict(frame)
+    assert type(out).__module__.startswith("pyspark")
+    assert out.columns == [*frame.columns, "prediction"]
+    table = out.toArrow()
+    assert_array_equal(table.column("prediction").to_numpy(), model.predict(X))
+    proba = np.array(model.predict_proba(frame).toArrow().column("probability").to_pylist())
+    assert_allclose(proba, model.predict_proba(X), rtol=1e-12)
+    pca = so.PCA(3, backend="spark").fit(X)
+    projected = pca.transform(frame).select("pca0", "pca1", "pca2").toArrow()
+    assert_allclose(
+        np.column_stack([c.to_numpy() for c in projected.columns]), pca.transform(X), atol=1e-12
+    )
+    kmeans = so.KMeans(3, random_state=0, backend="spark").fit(X)
+    labels = kmeans.predict(frame).toArrow().column("prediction").to_numpy()
+    assert_array_equal(labels, kmeans.predict(X))
+
+
+def test_spark_dataset_reads_to_numpy_for_other_engines(spark, data, wine_frame):
+    X, y = data["wine"]
+    dataset = from_spark(wine_frame, target="label")
+    X2, y2 = dataset.to_numpy()
+    assert_allclose(X2, X)
+    assert_array_equal(y2, y)
+    assert dataset.n_rows == len(y) and dataset.schema.names[-1] == "label"
+    batches = list(dataset.iter_batches(100))
+    assert [b.n_rows for b in batches] == [100, 78] and batches[1].row_offset == 100
+    model = so.LinearRegression(backend="sklearn").fit(dataset)
+    assert model.backend_ == "sklearn"
+
+
+def test_csv_files_are_read_by_spark(spark, data, tmp_path):
+    X, y = data["wine"]
+    path = tmp_path / "wine.csv"
+    pd.DataFrame(X, columns=[f"c{j}" for j in range(X.shape[1])]).assign(kind=y).to_csv(
+        path, index=False
+    )
+    model = so.LogisticRegression(backend="spark").fit(so.read_csv(str(path), target="kind"))
+    ref = so.LogisticRegression(backend="spark").fit(X, y)
+    assert_allclose(model.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    assert model.classes_.dtype == ref.classes_.dtype
+
+
+def test_first_useful_line():
+    from scaleout.backends.spark.errors import first_useful_line
+
+    java = (
+        "An error occurred while calling o81.fit.\n"
+        ": org.apache.spark.SparkException: [FAILED_READ_FILE] Could not read footer\n"
+        "\tat org.apache.spark.sql.errors.QueryExecutionErrors$.x(Q.scala:1)\n"
+    )
+    assert first_useful_line(java) == "[FAILED_READ_FILE] Could not read footer"
+    python = (
+        "An exception was thrown from the Python worker:\nTraceback (most recent call last):\n"
+        '  File "x.py", line 1, in f\nscaleout.exceptions.DataError: Input X contains NaN\n'
+    )
+    assert first_useful_line(python) == "scaleout.exceptions.DataError: Input X contains NaN"
+
+
+# -------------------------------------------------------------------- portability
+def test_saved_model_loads_and_predicts_without_spark(spark, data, tmp_path):
+    X, y = data["digits"]
+    for estimator in (so.DecisionTreeClassifier(max_depth=6), so.LogisticRegression(), so.PCA(5)):
+        estimator.set_params(backend="spark")
+        model = estimator.fit(X, y) if not isinstance(estimator, so.PCA) else estimator.fit(X)
+        path = model.save(str(tmp_path / f"{type(model).__name__}.scaleout"))
+        loaded = so.load(path)
+        method = "transform" if isinstance(model, so.PCA) else "predict"
+        assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X))
+        sk = loaded.to_sklearn()
+        assert type(sk).__module__.startswith("sklearn")
+        assert_array_equal(getattr(sk, method)(X), getattr(model, method)(X))
+
+
+def test_session_is_reused(spark):
+    from scaleout.backends.spark.session import get_session
+
+    assert get_session() is spark
+
+
+def test_progress_lines(spark, data, capsys, monkeypatch):
+    from scaleout.backends.spark import progress
+
+    monkeypatch.setattr(progress, "POLL_SECONDS", 0.01)
+    X, y = data["breast_cancer"]
+    with so.config_context(progress=True):
+        so.LogisticRegression(backend="spark").fit(X, y)
+    assert "[scaleout spark] LogisticRegression: job" in capsys.readouterr().err
