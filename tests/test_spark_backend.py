@@ -293,6 +293,15 @@ def test_pipeline_pca_logistic_regression(spark, data):
     assert model[-1].backend_ == "spark" and model[-1].n_features_in_ == 20
 
 
+def test_pipeline_predicts_a_spark_dataframe(spark, data, wine_frame):
+    X, y = data["wine"]
+    model = so.make_pipeline(so.PCA(4), so.LogisticRegression(), backend="spark").fit(X, y)
+    frame = wine_frame.toDF(*[f"x{j}" for j in range(X.shape[1])], "label")
+    out = model.predict(frame)
+    assert out.columns[-5:] == ["pca0", "pca1", "pca2", "pca3", "prediction"]
+    assert_array_equal(out.toArrow().column("prediction").to_numpy(), model.predict(X))
+
+
 def test_pipeline_unsupported_steps(spark, data):
     X, y = data["wine"]
     with pytest.raises(UnsupportedOnBackend, match="Pipeline"):

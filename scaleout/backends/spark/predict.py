@@ -53,6 +53,9 @@ def _feature_columns(estimator: ScaleoutEstimator, sdf: Any) -> tuple[list[str] 
     vectors = [n for n in names if is_vector_type(types[n])]
     if len(vectors) == 1:
         return None, vectors[0]
+    produced = _transform_output(names, p)
+    if produced is not None:  # a previous step's transform output (a pipeline's PCA)
+        return produced, None
     default = [f"x{j}" for j in range(p)]
     if all(n in names for n in default):
         return default, None
@@ -66,6 +69,20 @@ def _feature_columns(estimator: ScaleoutEstimator, sdf: Any) -> tuple[list[str] 
         f"{len(numeric)} numeric columns {numeric[:10]} and {len(vectors)} vector columns; "
         "select the feature columns (in the order used in fit) or pass one vector column"
     )
+
+
+def _transform_output(names: list[str], p: int) -> list[str] | None:
+    """The last ``p`` columns when they are one ``transform`` output: ``pca0 .. pca{p-1}``."""
+    import re
+
+    if len(names) < p:
+        return None
+    last = names[len(names) - p :]
+    match = re.fullmatch(r"(.*?)0", last[0])
+    if match is None:
+        return None
+    prefix = match.group(1)
+    return last if last == [f"{prefix}{j}" for j in range(p)] else None
 
 
 def _output_fields(estimator: Any, method: str, local: Any, classes: Any) -> list[Any]:
@@ -155,8 +172,10 @@ def predict_frame(
         "predict", "predict_proba", "predict_log_proba", "decision_function",
         "transform", "score_samples" or "apply".
     sdf : pyspark.sql.DataFrame
-        Holds the feature columns (the names seen in ``fit``; else ``x0..``;
-        else its only numeric columns) or one vector column.
+        Holds the feature columns: the names seen in ``fit``; else one
+        vector column; else its last columns when they are the output of
+        another ``transform`` (``pca0..``: so a fitted ``Pipeline`` predicts
+        on a Spark DataFrame); else ``x0..``; else its only numeric columns.
 
     Returns
     -------
