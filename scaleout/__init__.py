@@ -11,6 +11,7 @@ from .backends import available_backends, known_backends
 from .cluster import KMeans
 from .connect import connect
 from .data import Dataset, read_csv, read_npy, read_parquet
+from .data.sparkframe import from_spark
 from .decomposition import PCA
 from .explain import explain
 from .incremental import Incremental
@@ -35,6 +36,7 @@ __all__ = [
     "connect",
     "datasets",
     "explain",
+    "from_spark",
     "get_config",
     "known_backends",
     "load",
