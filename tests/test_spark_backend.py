@@ -377,6 +377,35 @@ def test_nan_in_a_feature_column_is_named(spark, data, tmp_path):
         so.LinearRegression().fit(sdf, "y")
 
 
+def test_regressors_check_rows_inside_the_fit(spark, data, tmp_path):
+    """Known row count + a regression target: no check job; the same errors."""
+    from scaleout.demo import write_parquet
+
+    X, y = data["diabetes"]
+    path = write_parquet(X, y, tmp_path / "good.parquet")
+    model = so.LinearRegression(backend="spark").fit(path, "y")
+    assert model.fit_stats_["data_check"] == "in the fit"
+    reference = so.LinearRegression(backend="sklearn").fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-6)
+    Xw, yw = data["wine"]
+    wine = write_parquet(Xw, yw, tmp_path / "wine.parquet")
+    classifier = so.LogisticRegression(backend="spark").fit(wine, "y")
+    assert classifier.fit_stats_["data_check"] == "own job"  # its classes need the job
+
+    bad = X.copy()
+    bad[300, 2] = np.inf
+    bad[301, 2] = np.inf
+    path = write_parquet(bad, y, tmp_path / "inf.parquet")
+    for estimator in (so.LinearRegression, so.DecisionTreeRegressor):
+        with pytest.raises(DataError, match=r"infinity: column 'x2' \(feature 2\) has 2 infinite"):
+            estimator(backend="spark").fit(path, "y")
+    bad_y = y.astype(float).copy()
+    bad_y[5] = np.nan
+    path = write_parquet(X, bad_y, tmp_path / "nan_y.parquet")
+    with pytest.raises(DataError, match="target column 'y' has 1 such value"):
+        so.LinearRegression(backend="spark").fit(path, "y")
+
+
 def test_string_column_and_missing_target_are_named(spark):
     sdf = _frame(spark, a=[1.0, 2.0, 3.0, 4.0], colour=["r", "g", "b", "r"], y=[0, 1, 0, 1])
     with pytest.raises(NonNumericDataError, match="'colour'"):

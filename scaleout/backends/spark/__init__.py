@@ -38,7 +38,7 @@ from ..base import Backend, FitResult
 from . import params as _params
 from .algorithm import Algorithm
 from .cluster import KMeansAlgorithm
-from .convert import FEATURES, prepare
+from .convert import FEATURES, diagnose_bad_rows, prepare, release
 from .decomposition import PCA_OUTPUT, PCAAlgorithm
 from .errors import spark_errors
 from .linear_model import LinearRegressionAlgorithm, LogisticRegressionAlgorithm
@@ -104,14 +104,23 @@ class SparkBackend(Backend):
                 sample_weight=sample_weight,
                 class_weight=params.get("class_weight") if algorithm.weights else None,
                 moments=algorithm.moments,
+                check_in_fit=True,
+                cache=algorithm.cache_input,
             )
-            if estimator._classifier:
-                estimator.check_fit_target(prepared.classes)
             checked = time.perf_counter()
-            state, info = algorithm.fit(
-                spark, params, prepared, prepared.frame, FEATURES, prepared.n_features
-            )
+            try:
+                if estimator._classifier:
+                    estimator.check_fit_target(prepared.classes)
+                state, info = algorithm.fit(
+                    spark, params, prepared, prepared.frame, FEATURES, prepared.n_features
+                )
+            except Exception as exc:
+                diagnose_bad_rows(prepared, exc)
+                raise
+            finally:
+                release(prepared)
         done = time.perf_counter()
+        info["data_check"] = "in the fit" if "unchecked" in prepared.extra else "own job"
         return FitResult(state, _stats(spark, prepared.n_rows, jobs, start, checked, done, info))
 
     # ------------------------------------------------------------- pipeline
@@ -132,7 +141,7 @@ class SparkBackend(Backend):
             final._set_fitted(result.state, dataset, _Decision(self.name), result.stats)
             return FitResult({}, result.stats)
         pca, algorithm = steps[0], ALGORITHMS[final_name]
-        pca_params, final_params = pca.get_params(deep=False), final.get_params(deep=False)
+        final_params = final.get_params(deep=False)
         start = time.perf_counter()
         spark = get_session()
         with (
@@ -147,30 +156,17 @@ class SparkBackend(Backend):
                 class_weight=final_params.get("class_weight") if algorithm.weights else None,
                 moments=True,
                 centre=True,
+                cache=True,
             )
-            if final._classifier:
-                final.check_fit_target(prepared.classes)
             checked = time.perf_counter()
-            pca_algorithm = ALGORITHMS["PCA"]
-            p = prepared.n_features
-            k = pca_algorithm.k(pca_params, prepared.n_rows, p)
-            pca_stage = pca_algorithm.stage(pca_params, prepared, FEATURES, p)
-            if final_name == "KMeans":
-                pca_model = pca_stage.fit(prepared.frame)
-                frame = pca_model.transform(prepared.frame)
-                final_state, info = algorithm.fit(
-                    spark, final_params, prepared, frame, PCA_OUTPUT, k
+            try:
+                if final._classifier:
+                    final.check_fit_target(prepared.classes)
+                pca_state, final_state, info, k = self._fit_pca_then(
+                    spark, pca, final, prepared, algorithm
                 )
-            else:
-                from pyspark.ml import Pipeline as SparkPipeline
-
-                final_stage = algorithm.stage(final_params, prepared, PCA_OUTPUT, k)
-                model = SparkPipeline(stages=[pca_stage, final_stage]).fit(prepared.frame)
-                pca_model, final_model = model.stages
-                final_state = algorithm.state(final_model, final_params, prepared, k)
-                info = algorithm.info(final_model)
-            pca_state = pca_algorithm.state(pca_model, pca_params, prepared, p)
-            algorithm.flip_features(final_state, PCAAlgorithm.signs(pca_model), final_name)
+            finally:
+                release(prepared)
         done = time.perf_counter()
         stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
         pca._set_fitted(pca_state, dataset, _Decision(self.name), stats)
@@ -179,6 +175,33 @@ class SparkBackend(Backend):
         )
         final._set_fitted(final_state, schema, _Decision(self.name), stats)
         return FitResult({}, stats)
+
+    @staticmethod
+    def _fit_pca_then(
+        spark: Any, pca: Any, final: Any, prepared: Any, algorithm: Algorithm
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], int]:
+        """Fit PCA then ``final``: (PCA state, final state, info, components kept)."""
+        final_name = type(final).__name__
+        pca_params, final_params = pca.get_params(deep=False), final.get_params(deep=False)
+        pca_algorithm = ALGORITHMS["PCA"]
+        p = prepared.n_features
+        k = pca_algorithm.k(pca_params, prepared.n_rows, p)
+        pca_stage = pca_algorithm.stage(pca_params, prepared, FEATURES, p)
+        if final_name == "KMeans":
+            pca_model = pca_stage.fit(prepared.frame)
+            frame = pca_model.transform(prepared.frame)
+            final_state, info = algorithm.fit(spark, final_params, prepared, frame, PCA_OUTPUT, k)
+        else:
+            from pyspark.ml import Pipeline as SparkPipeline
+
+            final_stage = algorithm.stage(final_params, prepared, PCA_OUTPUT, k)
+            model = SparkPipeline(stages=[pca_stage, final_stage]).fit(prepared.frame)
+            pca_model, final_model = model.stages
+            final_state = algorithm.state(final_model, final_params, prepared, k)
+            info = algorithm.info(final_model)
+        pca_state = pca_algorithm.state(pca_model, pca_params, prepared, p)
+        algorithm.flip_features(final_state, PCAAlgorithm.signs(pca_model), final_name)
+        return pca_state, final_state, info, k
 
     def _pipeline_steps(self, pipeline: Pipeline, fit_params: dict[str, Any]) -> list[Any]:
         from ...base import ScaleoutEstimator

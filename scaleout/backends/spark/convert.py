@@ -31,13 +31,28 @@ from ...data.sparkframe import SparkDataset
 from ...exceptions import DataError, UnsupportedOnBackend
 from .session import quiet_pandas
 
-__all__ = ["FEATURES", "LABEL", "WEIGHT", "Prepared", "prepare", "raw_column"]
+__all__ = [
+    "FEATURES",
+    "LABEL",
+    "WEIGHT",
+    "Prepared",
+    "diagnose_bad_rows",
+    "prepare",
+    "raw_column",
+    "release",
+]
 
 FEATURES = "__so_features"
 LABEL = "__so_label"
 TARGET = "__so_target"
 WEIGHT = "__so_weight"
 VECTOR = "__so_vector"
+
+#: The message of the row check that runs inside a fit (``prepare(check_in_fit=True)``).
+BAD_ROW_MARKER = "scaleout: a row with a null, NaN or infinite value"
+
+#: Widest data whose column moments are SQL aggregates (beyond: one vector aggregate).
+SQL_MOMENTS_MAX_FEATURES = 100
 
 #: Most distinct labels a classifier target may have.
 MAX_CLASSES = 10_000
@@ -264,6 +279,8 @@ def prepare(
     class_weight: Any = None,
     moments: bool = False,
     centre: bool = False,
+    check_in_fit: bool = False,
+    cache: bool = False,
 ) -> Prepared:
     """Bring ``dataset`` into Spark, check it in one aggregation job, assemble vectors.
 
@@ -283,6 +300,17 @@ def prepare(
     centre : bool, default False
         Assemble the feature vector from mean-centred columns (needs
         ``moments``).
+    check_in_fit : bool, default False
+        For a regressor's target without weights or moments, on data whose
+        row count is known without reading it (Parquet metadata, in-memory
+        arrays): skip the aggregation job and check the rows inside the fit's
+        own first scan instead (see :func:`diagnose_bad_rows`). The same
+        errors are raised, one pass sooner.
+    cache : bool, default False
+        Keep the selected float64 columns in Spark's cache (memory, spilling
+        to disk), filled by the aggregation job: for fits whose MLlib
+        estimator scans its input more than once without caching it (PCA).
+        Release it with :func:`release`.
 
     Returns
     -------
@@ -295,8 +323,6 @@ def prepare(
         missing values, a continuous target for a classifier, too many
         classes, or no rows.
     """
-    from pyspark.sql import functions as F
-
     names = list(dataset.feature_names)
     sdf, feature_exprs, label_expr = _source_columns(spark, dataset, sample_weight)
     if label is not None and label_expr is None:
@@ -310,6 +336,45 @@ def prepare(
     if has_weights:
         selected.append(WEIGHT)
     base = sdf.selectExpr(*selected)
+    checks = _Checks(label, class_weight, has_weights, moments, centre)
+    if cache:
+        from pyspark import StorageLevel
+
+        base = base.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            prepared = _check_and_assemble(base, dataset, raw, checks, check_in_fit=False)
+        except BaseException:
+            base.unpersist()
+            raise
+        prepared.extra["cached"] = base
+        return prepared
+    return _check_and_assemble(base, dataset, raw, checks, check_in_fit=check_in_fit)
+
+
+@dataclass(frozen=True)
+class _Checks:
+    """What :func:`prepare` was asked to learn and build (see its parameters)."""
+
+    label: str | None
+    class_weight: Any
+    has_weights: bool
+    moments: bool
+    centre: bool
+
+
+def _check_and_assemble(
+    base: Any, dataset: Dataset, raw: list[str], checks: _Checks, *, check_in_fit: bool
+) -> Prepared:
+    """The aggregation job (or its deferral into the fit), then the vector column."""
+    from pyspark.sql import functions as F
+
+    label, has_weights, moments = checks.label, checks.has_weights, checks.moments
+
+    names = list(dataset.feature_names)
+    if check_in_fit and label == "value" and not moments and not has_weights:
+        unscanned = _prepare_unscanned(base, dataset, raw)
+        if unscanned is not None:
+            return unscanned
 
     assembled = _assemble(base, raw, None)
     aggregates = ["count(1) AS n", f"sum(CASE WHEN {_bad_row(raw)} THEN 1 ELSE 0 END) AS bad"]
@@ -318,11 +383,8 @@ def prepare(
     if label == "value":
         aggregates.append(f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END) AS by")
     columns = [F.expr(a) for a in aggregates]
-    if moments:  # one vector aggregate: fast for any number of columns
-        from pyspark.ml.stat import Summarizer
-
-        summary = Summarizer.metrics("mean", "variance").summary(F.col(FEATURES))
-        columns.append(summary.alias("summary"))
+    if moments:
+        columns += _moment_columns(raw)
     source = dataset.source
     if label == "class":
         grouped = assembled.groupBy(TARGET).agg(*columns).limit(MAX_CLASSES + 2).collect()
@@ -357,16 +419,79 @@ def prepare(
         )
     if label == "class":
         _set_classes(prepared, facts, dataset.target, source, _target_type(dataset))
-    frame = _assemble(base, raw, prepared.means) if centre else assembled
+    frame = _assemble(base, raw, prepared.means) if checks.centre else assembled
     weight_expr = F.col(WEIGHT) if has_weights else None
     if label == "class":
-        frame, weight_expr = _index_labels(frame, prepared, class_weight, weight_expr)
+        frame, weight_expr = _index_labels(frame, prepared, checks.class_weight, weight_expr)
     elif label == "value":
         frame = frame.withColumnRenamed(TARGET, LABEL)
     if weight_expr is not None:
         frame = frame.withColumn(WEIGHT, weight_expr)
     prepared.frame = frame
     return prepared
+
+
+def release(prepared: Prepared) -> None:
+    """Drop the cache a ``prepare(cache=True)`` kept (no-op otherwise)."""
+    cached = prepared.extra.pop("cached", None)
+    if cached is not None:
+        cached.unpersist()
+
+
+def _prepare_unscanned(base: Any, dataset: Dataset, raw: list[str]) -> Prepared | None:
+    """A regressor's frame whose target raises on a bad row (no job of its own).
+
+    Every fit reads each row's target, so a ``raise_error`` in the target's
+    expression stops the fit's first scan at the first row with a null, NaN
+    or infinite value; :func:`diagnose_bad_rows` then names the column.
+    None when the row count is not known without a scan.
+    """
+    n_rows = dataset.n_rows
+    if n_rows is None:
+        return None
+    if n_rows == 0:
+        raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
+    bad = f"({_bad_row(raw)} OR {_not_finite(TARGET)})"
+    guarded = base.selectExpr(
+        *raw, f"CASE WHEN {bad} THEN raise_error('{BAD_ROW_MARKER}') ELSE {TARGET} END AS {LABEL}"
+    )
+    prepared = Prepared(
+        frame=_assemble(guarded, raw, None),
+        n_rows=int(n_rows),
+        n_features=len(raw),
+        feature_names=list(dataset.feature_names),
+        source=dataset.source,
+        weight_sum=float(n_rows),
+        label_kind="value",
+    )
+    prepared.extra["unchecked"] = base
+    prepared.extra["target"] = dataset.target
+    return prepared
+
+
+def diagnose_bad_rows(prepared: Prepared, error: BaseException) -> None:
+    """Raise the data check's error when a fit stopped on a row check.
+
+    For a frame from ``prepare(check_in_fit=True)`` whose fit failed with
+    ``error``: when the failure is the row check's, one more job counts the
+    bad values per column and raises the same :class:`DataError` as the
+    aggregation job would have. Otherwise returns, and the caller re-raises.
+    """
+    base = prepared.extra.get("unchecked")
+    if base is None or BAD_ROW_MARKER not in str(error):
+        return
+    _raise_for_bad_features(base, prepared.feature_names, prepared.source)
+    bad_y = base.selectExpr(f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END)").first()[0]
+    if not bad_y:  # every value is finite: a row's sum overflowed float64
+        raise DataError(
+            f"Input X has values too large for float64 arithmetic (a row's sum overflows) "
+            f"in {prepared.source}: scale the features first."
+        )
+    raise DataError(
+        f"Input y contains NaN, infinity or missing values: target column "
+        f"{prepared.extra['target']!r} has {int(bad_y or 0)} such value(s) in "
+        f"{prepared.source}. {_NAN_HINT}"
+    )
 
 
 def _facts_of(row: Any, has_weights: bool, moments: bool) -> dict[str, Any]:
@@ -378,11 +503,38 @@ def _facts_of(row: Any, has_weights: bool, moments: bool) -> dict[str, Any]:
     }
     if has_weights:
         facts["w"] = float(values["w"] or 0.0)
-    if moments:
+    if moments and "summary" in values:
         summary = values["summary"]
         facts["means"] = np.asarray(summary["mean"].toArray(), dtype=np.float64)
         facts["variances"] = np.asarray(summary["variance"].toArray(), dtype=np.float64)
+    elif moments:
+        n_features = sum(1 for key in values if key.startswith("mean"))
+        moment = [(values[f"mean{j}"], values[f"var{j}"]) for j in range(n_features)]
+        facts["means"] = np.array([m for m, _ in moment], dtype=np.float64)
+        facts["variances"] = np.array([v for _, v in moment], dtype=np.float64)
     return facts
+
+
+def _moment_columns(raw: list[str]) -> list[Any]:
+    """Aggregates for the column means and variances (``ddof=1``).
+
+    Up to :data:`SQL_MOMENTS_MAX_FEATURES` columns they are SQL aggregates,
+    compiled into the scan that checks the data (about three times faster than
+    a vector aggregate on 20 columns); wider data gets one ``Summarizer``
+    over the feature vector, whose cost does not grow with generated code.
+    """
+    from pyspark.sql import functions as F
+
+    if len(raw) <= SQL_MOMENTS_MAX_FEATURES:
+        return [
+            F.expr(f"{agg}({c}) AS {name}{j}")
+            for j, c in enumerate(raw)
+            for agg, name in (("avg", "mean"), ("var_samp", "var"))
+        ]
+    from pyspark.ml.stat import Summarizer
+
+    summary = Summarizer.metrics("mean", "variance").summary(F.col(FEATURES))
+    return [summary.alias("summary")]
 
 
 def _combine_groups(rows: list[Any], has_weights: bool, moments: bool) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class PCAAlgorithm(Algorithm):
     """PCA: ``k`` components of the centred data, signs as scikit-learn."""
 
     moments = True
+    cache_input = True  # MLlib's PCA scans twice (column stats, then the covariance)
 
     def k(self, params: dict[str, Any], n_rows: int, n_features: int) -> int:
         """Components Spark computes (all of them for a float ``n_components``)."""
