@@ -404,6 +404,31 @@ def test_spark_failures_become_scaleout_errors(spark, tmp_path):
 
 
 # ------------------------------------------------------------ Spark DataFrame I/O
+def test_arrow_transfers_keep_types(spark):
+    """compat's round trip: native Arrow on PySpark 4, through pandas / Arrow batches on 3.5."""
+    table = pa.table(
+        {
+            "i": pa.array([1, 2, 3], pa.int32()),
+            "f": pa.array([0.5, 1.5, 2.5], pa.float32()),
+            "b": [True, False, True],
+            "s": ["a", "b", "c"],
+        }
+    )
+    frame = create_frame(spark, table)
+    assert [f.dataType.simpleString() for f in frame.schema.fields] == [
+        "int",
+        "float",
+        "boolean",
+        "string",
+    ]
+    back = to_arrow(frame)
+    assert back.to_pydict() == table.to_pydict()
+    assert back.schema.types[:3] == table.schema.types[:3]
+    empty = to_arrow(frame.limit(0))
+    assert empty.num_rows == 0 and empty.column_names == ["i", "f", "b", "s"]
+    assert empty.schema.types[:3] == table.schema.types[:3]
+
+
 @pytest.fixture(scope="module")
 def wine_frame(spark, data):
     X, y = data["wine"]
