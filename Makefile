@@ -7,7 +7,7 @@ EXTRAS ?= dev,plot,dask,spark,emr
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: install java demo test test-slow lint bench clean
+.PHONY: install java demo test test-slow test-spark35 lint bench clean
 
 install: java $(VENV)/.installed-$(EXTRAS)
 
@@ -32,6 +32,23 @@ test: install lint
 test-slow: install
 	$(PY) -m pytest -q -m slow
 
+# The Spark engine on Spark 3.5 (Amazon EMR 7.x) next to 4.x: a second virtualenv with
+# pyspark 3.5 and pandas 2.2 (.ci/constraints-spark35.txt), the Spark tests, then the slow
+# Spark standalone-cluster tests.
+VENV35          ?= .venv35
+SPARK35_CONSTRAINTS := .ci/constraints-spark35.txt
+SPARK35_TESTS   := tests/test_spark_backend.py tests/test_jobs.py tests/test_cli.py
+
+$(VENV35)/.installed-spark35: pyproject.toml $(SPARK35_CONSTRAINTS)
+	@test -x $(VENV35)/bin/python || python3 -m venv $(VENV35)
+	$(VENV35)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV35)/bin/python -m pip install --quiet -c $(SPARK35_CONSTRAINTS) -e '.[dev,dask,spark,emr]'
+	@touch $@
+
+test-spark35: java $(VENV35)/.installed-spark35
+	$(VENV35)/bin/python -m pytest -q -m "not slow" $(SPARK35_TESTS)
+	$(VENV35)/bin/python -m pytest -q -m slow -k spark tests/test_clusters.py
+
 lint: install
 	$(VENV)/bin/ruff check scaleout tests benchmarks
 
@@ -41,4 +58,4 @@ bench: install
 	$(PY) benchmarks/bench_dask.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) $(VENV35) demo-output .pytest_cache

@@ -38,8 +38,8 @@ def check_java() -> str:
     found = shutil.which("java")
     if found is None:
         raise ScaleoutError(
-            "Java was not found (no $JAVA_HOME, no java on the PATH); Spark 4 needs Java 17+: "
-            "install e.g. openjdk-17-jre-headless"
+            "Java was not found (no $JAVA_HOME, no java on the PATH); Spark needs Java 17+ "
+            "(3.5 also runs on Java 8 or 11): install e.g. openjdk-17-jre-headless"
         )
     return found
 

@@ -275,7 +275,7 @@ class SparkDataset(Dataset):
     # --------------------------------------------------------------- reading
     def _arrow_frame(self) -> Any:
         """The DataFrame reduced to float64 feature columns ``x0..`` (vector input)
-        or the named feature columns, then the target, ready for ``toArrow``."""
+        or the named feature columns, then the target, ready for ``compat.to_arrow``."""
         from pyspark.sql import functions as F
 
         columns = []
@@ -311,10 +311,9 @@ class SparkDataset(Dataset):
         DataError
             For NaN / infinite / missing values (naming the column and row).
         """
-        from ..backends.spark.session import quiet_pandas
+        from ..backends.spark.compat import to_arrow
 
-        with quiet_pandas():
-            table = self._arrow_frame().toArrow()
+        table = to_arrow(self._arrow_frame())
         self._n_rows = table.num_rows
         if table.num_rows == 0:
             raise DataError("the Spark DataFrame has no rows: found array with 0 sample(s)")

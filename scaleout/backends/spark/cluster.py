@@ -34,14 +34,13 @@ def sample_rows(frame: Any, features: str, n_rows: int, n_features: int, seed: i
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
 
-    from .session import quiet_pandas
+    from .compat import to_arrow
 
     selected = frame.select(vector_to_array(F.col(features)).alias("v"))
     if n_rows > KMEANS_SAMPLE_ROWS:
         fraction = min(1.0, 1.1 * KMEANS_SAMPLE_ROWS / n_rows)
         selected = selected.sample(withReplacement=False, fraction=fraction, seed=seed)
-    with quiet_pandas():
-        column = selected.toArrow().column("v").combine_chunks()
+    column = to_arrow(selected).column("v").combine_chunks()
     values = column.flatten().to_numpy(zero_copy_only=False)
     rows = values.reshape(-1, n_features)
     return rows[:KMEANS_SAMPLE_ROWS]

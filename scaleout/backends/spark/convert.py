@@ -9,7 +9,8 @@ Where the rows come from:
 * a :class:`~scaleout.data.sparkframe.SparkDataset` → its DataFrame (a vector
   column is expanded with ``vector_to_array``);
 * anything else (NumPy, pandas, ``.npy``, Dask) → loaded on the driver and
-  sent with ``spark.createDataFrame(pyarrow.Table)`` (Arrow, no pandas).
+  sent as an Arrow table (``compat.create_frame``: ``createDataFrame(pyarrow.Table)``,
+  no pandas, on PySpark 4; through pandas on 3.5).
 
 Then :func:`prepare` runs one aggregation job (grouped by label for a
 classifier) that counts rows, NaN / infinite / missing values per column,
@@ -29,7 +30,7 @@ import pyarrow as pa
 from ...data import CsvDataset, Dataset, ParquetDataset
 from ...data.sparkframe import SparkDataset
 from ...exceptions import DataError, UnsupportedOnBackend
-from .session import quiet_pandas
+from .compat import create_frame
 
 __all__ = [
     "FEATURES",
@@ -234,8 +235,7 @@ def _from_driver(
                 f"sample_weight has {weights.shape[0]} values, but X has {X.shape[0]} rows"
             )
         columns[WEIGHT] = pa.array(np.ascontiguousarray(weights))
-    with quiet_pandas():
-        sdf = spark.createDataFrame(pa.table(columns))
+    sdf = create_frame(spark, pa.table(columns))
     features = [raw_column(j) for j in range(X.shape[1])]
     return sdf, features, None if y is None else TARGET
 

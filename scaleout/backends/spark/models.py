@@ -6,8 +6,9 @@ the state scikit-learn would hold after the same fit, so ``predict``,
 
 Trees are read from Spark's model in one call: Spark 4's "local saving
 mode" writes the node table to a small binary file on the driver (no Spark
-job), which :func:`_parse_node_data` decodes; when that is not available the
-nodes are walked through Py4J instead (slower: several calls per node).
+job), which :func:`_parse_node_data` decodes; when that is not available
+(Spark 3.5 has no local saving mode) the nodes are walked through Py4J
+instead (slower: several calls per node).
 """
 
 from __future__ import annotations
@@ -205,12 +206,16 @@ def _parse_node_data(data: bytes) -> list[Node]:
     return nodes
 
 
-def _nodes_by_local_save(model: Any) -> list[Node]:
+def _nodes_by_local_save(model: Any) -> list[Node] | None:
+    """The nodes read with Spark 4's local saving mode; None where Spark has none (3.5)."""
+    from py4j.java_gateway import JavaPackage
     from pyspark import SparkContext
 
     sc = SparkContext._active_spark_context
-    utils = getattr(getattr(sc._jvm.org.apache.spark.ml.util, "ReadWriteUtils$"), "MODULE$")
-    state = utils.localSavingModeState()
+    utils_class = getattr(sc._jvm.org.apache.spark.ml.util, "ReadWriteUtils$")
+    if isinstance(utils_class, JavaPackage):  # no such class: Py4J takes it for a package
+        return None
+    state = getattr(utils_class, "MODULE$").localSavingModeState()
     with tempfile.TemporaryDirectory(prefix="scaleout-tree-") as tmp:
         path = os.path.join(tmp, "model")
         state.set(True)
@@ -225,9 +230,10 @@ def _nodes_by_local_save(model: Any) -> list[Node]:
 def tree_nodes(model: Any) -> list[Node]:
     """The nodes of a fitted Spark tree model, in preorder (root first)."""
     try:
-        return _nodes_by_local_save(model)
+        nodes = _nodes_by_local_save(model)
     except Exception:
-        return _walk_preorder(model)
+        nodes = None
+    return _walk_preorder(model) if nodes is None else nodes
 
 
 def _walk_preorder(model: Any) -> list[Node]:

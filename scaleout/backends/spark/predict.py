@@ -202,7 +202,7 @@ def predict_frame(
         raise UnsupportedOnBackend(
             f"{type(estimator).__name__}.{method}(...) on a Spark DataFrame is not supported; "
             f"supported: {sorted([*OUTPUT_COLUMNS, 'transform'])} without extra arguments "
-            "(collect the rows with toArrow() for the others)"
+            "(collect the rows with toArrow() or toPandas() for the others)"
         )
     columns, vector = _feature_columns(estimator, sdf)
     local = estimator._local_estimator()
