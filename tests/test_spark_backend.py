@@ -122,6 +122,20 @@ def test_logistic_regression_C_changes_the_model_as_in_sklearn(spark, data, name
     assert np.linalg.norm(fitted[100.0]) > 10 * np.linalg.norm(fitted[0.01])
 
 
+@pytest.mark.parametrize("penalty", [{"l1_ratio": 1.0}, {"l1_ratio": 0.5}])
+def test_logistic_regression_l1_and_elastic_net_parity(spark, data, penalty):
+    """OWL-QN on Spark and saga in scikit-learn reach the same sparse optimum."""
+    X, y = data["breast_cancer"]
+    settings = {"C": 0.05, "solver": "saga", "max_iter": 5000, "tol": 1e-10, **penalty}
+    model = so.LogisticRegression(backend="spark", **settings).fit(X, y)
+    ref = linear_model.LogisticRegression(**settings).fit(X, y)
+    zeros = np.abs(ref.coef_) < 1e-6
+    assert 0 < zeros.sum() < zeros.size  # the L1 part really zeroes some coefficients
+    assert_array_equal(np.abs(model.coef_) < 1e-6, zeros)
+    assert _rel(model.coef_, ref.coef_) <= 1e-3
+    assert_allclose(model.intercept_, ref.intercept_, atol=1e-3)
+
+
 def test_logistic_regression_no_penalty_and_class_weight(spark, data):
     X, y = data["wine"]
     X = X[:, :4]  # not separable: the unpenalised optimum exists
