@@ -428,6 +428,13 @@ def test_string_column_and_missing_target_are_named(spark):
         so.LogisticRegression().fit(sdf, "y")
     with pytest.raises(DataError, match="target column 'label' not found"):
         so.LogisticRegression().fit(sdf.drop("colour"), "label")
+    # the same column-name checks as for files (data/_arrow.py: select_names)
+    with pytest.raises(DataError, match=r"feature column 'b' not found in the Spark DataFrame"):
+        so.from_spark(sdf, target="y", features=["a", "b"])
+    with pytest.raises(DataError, match=r"more than once: 'a'"):
+        so.from_spark(sdf, target="y", features=["a", "a"])
+    with pytest.raises(DataError, match="'y' is also listed in features"):
+        so.from_spark(sdf, target="y", features=["a", "y"])
     with pytest.raises(DataError, match="continuous"):
         so.LogisticRegression(backend="spark").fit(np.arange(8.0)[:, None], np.linspace(0, 1, 8))
 

@@ -63,26 +63,26 @@ def _listing(names: Sequence[str], limit: int = 30) -> str:
     return shown + (f", ... ({len(names)} columns)" if len(names) > limit else "")
 
 
-def select_columns(
-    schema: pa.Schema,
+def select_names(
+    names: Sequence[str],
     target: str | None,
     features: Sequence[str] | None,
     *,
     where: str,
     exclude: Sequence[str] = (),
 ) -> list[str]:
-    """Check the requested columns against a schema; return the feature names.
+    """Check the requested column names against the available ones; return the features.
 
     Parameters
     ----------
-    schema : pyarrow.Schema
-        The file's schema.
+    names : sequence of str
+        The columns of the source, in order.
     target : str or None
         Target column name.
     features : sequence of str or None
         Feature column names; None means every column except the target.
     where : str
-        Description of the file, for messages (``"file '/p/a.parquet'"``).
+        Description of the source, for messages (``"file '/p/a.parquet'"``).
     exclude : sequence of str, optional
         Columns left out when ``features`` is None (e.g. a stored pandas
         index).
@@ -96,11 +96,9 @@ def select_columns(
     ------
     DataError
         For a missing target or feature column (listing the available
-        columns), a target also listed as a feature, duplicate or no features,
-        or a column whose type is not numeric (a string or categorical target
-        is allowed).
+        columns), a target also listed as a feature, duplicate or no features.
     """
-    names = list(schema.names)
+    names = list(names)
     if target is not None:
         if not isinstance(target, str):
             raise DataError(f"target must be a column name (str), got {type(target).__name__}")
@@ -135,6 +133,36 @@ def select_columns(
             f"Found array with 0 feature(s) in {where}: no feature columns besides the "
             f"target {target!r}"
         )
+    return selected
+
+
+def select_columns(
+    schema: pa.Schema,
+    target: str | None,
+    features: Sequence[str] | None,
+    *,
+    where: str,
+    exclude: Sequence[str] = (),
+) -> list[str]:
+    """Check the requested columns against a schema; return the feature names.
+
+    The names are checked by :func:`select_names` (same parameters, with the
+    schema's names); then the types.
+
+    Returns
+    -------
+    list of str
+        The feature column names, in order.
+
+    Raises
+    ------
+    DataError
+        As :func:`select_names`, or for a target whose type is neither
+        numeric nor class labels.
+    NonNumericDataError
+        For a feature column whose type is not numeric.
+    """
+    selected = select_names(schema.names, target, features, where=where, exclude=exclude)
     for name in selected:
         t = schema.field(name).type
         if not is_numeric_type(t):

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..exceptions import DataError, NonNumericDataError
-from ._arrow import table_to_numpy
+from ._arrow import select_names, table_to_numpy
 from .dataset import Batch, Dataset, check_batch_rows
 
 __all__ = ["SparkDataset", "from_spark", "is_spark_frame"]
@@ -127,13 +127,8 @@ class SparkDataset(Dataset):
         schema = sdf.schema
         names = list(schema.fieldNames())
         where = "the Spark DataFrame"
-        if target is not None and target not in names:
-            raise DataError(
-                f"target column {target!r} not found in {where}; available columns: "
-                f"{_listing(names)}"
-            )
         types = {f.name: f.dataType for f in schema.fields}
-        selected = self._select(names, target, features, where)
+        selected = select_names(names, target, features, where=where)
         if features is None:
             vectors = [n for n in selected if is_vector_type(types[n])]
             if len(vectors) == 1:  # Spark ML's convention: one vector column is the features
@@ -170,36 +165,6 @@ class SparkDataset(Dataset):
             )
         self._types = types
         self._n_rows: int | None = None
-
-    @staticmethod
-    def _select(
-        names: list[str], target: str | None, features: Sequence[str] | None, where: str
-    ) -> list[str]:
-        if features is None:
-            selected = [n for n in names if n != target]
-            if not selected:
-                raise DataError(f"Found array with 0 feature(s) in {where}")
-            return selected
-        if isinstance(features, str):
-            raise DataError(
-                f"features must be a list of column names, got the string {features!r}; "
-                f"use features=[{features!r}]"
-            )
-        selected = [str(f) for f in features]
-        missing = [f for f in selected if f not in names]
-        if missing:
-            label = "column" if len(missing) == 1 else "columns"
-            raise DataError(
-                f"feature {label} {_listing(missing)} not found in {where}; available "
-                f"columns: {_listing(names)}"
-            )
-        if target is not None and target in selected:
-            raise DataError(f"the target column {target!r} is also listed in features")
-        if len(set(selected)) != len(selected):
-            raise DataError(f"features lists a column more than once: {_listing(selected)}")
-        if not selected:
-            raise DataError(f"Found array with 0 feature(s) in {where}")
-        return selected
 
     @staticmethod
     def _vector_size(sdf: Any, column: str, metadata: dict[str, Any]) -> int:
