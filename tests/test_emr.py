@@ -10,14 +10,47 @@ from scaleout.cli import main
 from scaleout.exceptions import ScaleoutError
 from scaleout.jobs.validate import validate_spark_submit_args
 
-JOB = ["--algorithm", "logistic_regression", "--param", "C=0.5", "--input",
-       "s3://bkt/data/train.parquet", "--target", "y", "--output", "s3://bkt/models/lr.scaleout",
-       "--backend", "spark"]
-CREATE = ["emr", "create-cluster", "--name", "so-test", "--s3-bucket", "bkt",
-          "--log-uri", "s3://bkt/logs/", "--release-label", "emr-7.5.0", "--core-nodes", "3",
-          "--instance-type", "m5.xlarge", "--region", "us-east-1"]
-EXPECTED_ARGS = ["spark-submit", "--deploy-mode", "cluster", "--py-files",
-                 "s3://bkt/scaleout/scaleout.zip", "s3://bkt/scaleout/jobs/__main__.py", *JOB]
+JOB = [
+    "--algorithm",
+    "logistic_regression",
+    "--param",
+    "C=0.5",
+    "--input",
+    "s3://bkt/data/train.parquet",
+    "--target",
+    "y",
+    "--output",
+    "s3://bkt/models/lr.scaleout",
+    "--backend",
+    "spark",
+]
+CREATE = [
+    "emr",
+    "create-cluster",
+    "--name",
+    "so-test",
+    "--s3-bucket",
+    "bkt",
+    "--log-uri",
+    "s3://bkt/logs/",
+    "--release-label",
+    "emr-7.5.0",
+    "--core-nodes",
+    "3",
+    "--instance-type",
+    "m5.xlarge",
+    "--region",
+    "us-east-1",
+]
+EXPECTED_ARGS = [
+    "spark-submit",
+    "--deploy-mode",
+    "cluster",
+    "--py-files",
+    "s3://bkt/scaleout/scaleout.zip",
+    "s3://bkt/scaleout/jobs/__main__.py",
+    *JOB,
+]
 
 
 def run_cli(capsys, argv: list[str]) -> dict:
@@ -43,7 +76,7 @@ def test_create_cluster_dry_run(capsys):
     assert export["Properties"] == {"PYSPARK_PYTHON": "python3"}
     (boot,) = req["BootstrapActions"]
     assert boot["ScriptBootstrapAction"]["Path"] == "s3://bkt/scaleout/bootstrap.sh"
-    assert boot["ScriptBootstrapAction"]["Args"] == ["scaleout"]
+    assert boot["ScriptBootstrapAction"]["Args"] == ["scaleout[emr]"]
     assert req["ServiceRole"] == "EMR_DefaultRole"
     assert req["JobFlowRole"] == "EMR_EC2_DefaultRole"
     assert req["VisibleToAllUsers"] is True
@@ -51,8 +84,9 @@ def test_create_cluster_dry_run(capsys):
 
 
 def test_submit_dry_run_args_exact(capsys):
-    req = run_cli(capsys, ["emr", "submit", "--cluster-id", "j-ABC", "--s3-bucket", "bkt",
-                           "--dry-run", *JOB])
+    req = run_cli(
+        capsys, ["emr", "submit", "--cluster-id", "j-ABC", "--s3-bucket", "bkt", "--dry-run", *JOB]
+    )
     assert req["JobFlowId"] == "j-ABC"
     (step,) = req["Steps"]
     assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
@@ -68,8 +102,9 @@ def test_requests_sent_to_moto(capsys, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with moto.mock_aws():
         cluster_id = run_cli(capsys, CREATE)["ClusterId"]
-        step_id = run_cli(capsys, ["emr", "submit", "--cluster-id", cluster_id,
-                                   "--s3-bucket", "bkt", *JOB])["StepId"]
+        step_id = run_cli(
+            capsys, ["emr", "submit", "--cluster-id", cluster_id, "--s3-bucket", "bkt", *JOB]
+        )["StepId"]
         emr = boto3.client("emr", region_name="us-east-1")
         cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
         assert cluster["Name"] == "so-test"
@@ -99,11 +134,15 @@ def test_validate_accepts_good_args():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["spark-submit", "s3://b/jobs/__main__.py", "--master", "yarn", *JOB],
-         "comes after the application"),
+        (
+            ["spark-submit", "s3://b/jobs/__main__.py", "--master", "yarn", *JOB],
+            "comes after the application",
+        ),
         (["spark-submit", "--deploy-mode", "both", "s3://b/main.py", *JOB], "--deploy-mode"),
-        (["spark-submit", "--py-files", "s3://b/scaleout.tar", "s3://b/main.py", *JOB],
-         "--py-files"),
+        (
+            ["spark-submit", "--py-files", "s3://b/scaleout.tar", "s3://b/main.py", *JOB],
+            "--py-files",
+        ),
         (["spark-submit", "--master"], "needs a value"),
         (["spark-submit", "--deploy-mode", "cluster"], "no application"),
         (["spark-submit", "s3://b/main.jar", *JOB], ".py file"),

@@ -37,7 +37,7 @@ def cluster_request(
     release_label: str = DEFAULT_RELEASE,
     core_nodes: int = 2,
     instance_type: str = DEFAULT_INSTANCE_TYPE,
-    pip_spec: str = "scaleout",
+    pip_spec: str = "scaleout[emr]",
     service_role: str = "EMR_DefaultRole",
     job_flow_role: str = "EMR_EC2_DefaultRole",
 ) -> dict[str, Any]:
@@ -54,7 +54,9 @@ def cluster_request(
     release_label, core_nodes, instance_type : str, int, str
         EMR release, number of CORE nodes, instance type of every node.
     pip_spec : str
-        What the bootstrap action installs with pip on every node.
+        What the bootstrap action installs with pip on every node; the default
+        ``scaleout[emr]`` brings ``s3fs``, which jobs need to read and write
+        ``s3://`` through fsspec.
     service_role, job_flow_role : str
         IAM roles.
 
