@@ -1,14 +1,18 @@
-"""EMR requests from the cluster/emr templates: dry run, then moto's mocked EMR."""
+"""EMR requests from the packaged templates: dry run, moto's mocked EMR, and the wheel."""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from scaleout.cli import main
 from scaleout.exceptions import ScaleoutError
 from scaleout.jobs.validate import validate_spark_submit_args
+
+REPO = Path(__file__).resolve().parents[1]
 
 JOB = [
     "--algorithm",
@@ -161,3 +165,57 @@ def test_step_request_validates(monkeypatch):
 
     with pytest.raises(ScaleoutError, match="lack --input"):
         emr.step_request("bkt", ["--algorithm", "pca", "--output", "o"])
+
+
+def test_templates_are_package_data():
+    from scaleout.emr.templates import TEMPLATE_FILES, template_dir
+
+    directory = template_dir()
+    assert directory.parent.name == "emr" and directory.name == "resources"
+    assert all((directory / name).is_file() for name in TEMPLATE_FILES)
+    link = REPO / "cluster" / "emr"  # the deployment assets point at the package's copy
+    assert link.is_symlink() and link.resolve() == directory.resolve()
+
+
+def test_wheel_ships_the_templates_and_its_dry_run_works(tmp_path):
+    """Build the wheel offline, run `emr create-cluster --dry-run` from the unpacked wheel
+    alone (no source checkout on the path)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    pytest.importorskip("setuptools", minversion="77")
+    source = tmp_path / "source"  # a copy: the build writes build/ and *.egg-info beside it
+    shutil.copytree(
+        REPO / "scaleout", source / "scaleout", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+         "-q", "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("scaleout-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("cluster.json", "step.json", "bootstrap.sh"):
+        assert f"scaleout/emr/resources/{name}" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    env = {k: v for k, v in os.environ.items() if k != "SCALEOUT_EMR_TEMPLATES"}
+    env["PYTHONPATH"] = str(site)
+    code = (
+        "import scaleout, sys; print(scaleout.__file__, file=sys.stderr); "
+        "from scaleout.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *CREATE, "--dry-run"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.splitlines()[0].startswith(str(site))  # the wheel's copy ran
+    request = json.loads(proc.stdout)
+    assert request["Name"] == "so-test"
+    assert request["BootstrapActions"][0]["ScriptBootstrapAction"]["Args"] == ["scaleout[emr]"]

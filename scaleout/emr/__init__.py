@@ -1,6 +1,6 @@
 """Run scaleout on Amazon EMR: build and send ``run_job_flow`` / ``add_job_flow_steps``.
 
-The requests come from the templates in ``cluster/emr/`` (``cluster.json``,
+The requests come from the templates in ``scaleout/emr/resources/`` (``cluster.json``,
 ``step.json``) with their ``${PLACEHOLDERS}`` filled from arguments; every
 step's spark-submit arguments are checked by
 :func:`scaleout.jobs.validate.validate_spark_submit_args` before sending.
@@ -41,7 +41,7 @@ def cluster_request(
     service_role: str = "EMR_DefaultRole",
     job_flow_role: str = "EMR_EC2_DefaultRole",
 ) -> dict[str, Any]:
-    """The ``run_job_flow`` keyword arguments, from ``cluster/emr/cluster.json``.
+    """The ``run_job_flow`` keyword arguments, from the ``cluster.json`` template.
 
     Parameters
     ----------
@@ -85,7 +85,7 @@ def cluster_request(
 def step_request(
     s3_bucket: str, job_args: Sequence[str], *, name: str = "scaleout job"
 ) -> dict[str, Any]:
-    """One ``add_job_flow_steps`` step, from ``cluster/emr/step.json``; validated.
+    """One ``add_job_flow_steps`` step, from the ``step.json`` template; validated.
 
     Raises
     ------
