@@ -42,6 +42,7 @@ __all__ = [
     "local_output",
     "local_path",
     "read_bytes",
+    "storage_errors",
     "write_text",
 ]
 
@@ -89,7 +90,7 @@ def exists(path: str | os.PathLike[str], storage_options: dict[str, Any] | None 
     if not is_url(path):
         return os.path.exists(local_path(path))
     fs, fs_path = filesystem(path, storage_options)
-    with _storage_errors("checking", path):
+    with storage_errors("checking", path):
         return bool(fs.exists(fs_path))
 
 
@@ -110,7 +111,7 @@ def read_bytes(
         with open(local_path(text), "rb") as fh:
             return fh.read()
     fs, fs_path = filesystem(text, storage_options)
-    with _storage_errors("reading", text):
+    with storage_errors("reading", text):
         if not fs.isfile(fs_path):
             raise FileNotFoundError(f"no file at {text!r}")
         return bytes(fs.cat_file(fs_path))
@@ -174,7 +175,7 @@ def write_text(
 
 def _upload(local: str, url: str, fs: Any, fs_path: str) -> None:
     protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
-    with _storage_errors("writing", url):
+    with storage_errors("writing", url):
         if ATOMIC_UPLOAD_PROTOCOLS.intersection(protocols):
             fs.put_file(local, fs_path)
             return
@@ -189,7 +190,7 @@ def _upload(local: str, url: str, fs: Any, fs_path: str) -> None:
 
 
 @contextlib.contextmanager
-def _storage_errors(action: str, path: str | os.PathLike[str]) -> Iterator[None]:
+def storage_errors(action: str, path: str | os.PathLike[str]) -> Iterator[None]:
     """Turn a filesystem's failures (permissions, network, no bucket) into one clear line."""
     try:
         yield

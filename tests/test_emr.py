@@ -219,3 +219,18 @@ def test_wheel_ships_the_templates_and_its_dry_run_works(tmp_path):
     request = json.loads(proc.stdout)
     assert request["Name"] == "so-test"
     assert request["BootstrapActions"][0]["ScriptBootstrapAction"]["Args"] == ["scaleout[emr]"]
+
+
+def test_upload_dry_run_names_what_the_templates_use(capsys):
+    urls = run_cli(capsys, ["emr", "upload", "--s3-bucket", "bkt", "--dry-run"])
+    assert sorted(urls.values()) == [
+        "s3://bkt/scaleout/bootstrap.sh",
+        "s3://bkt/scaleout/jobs/__main__.py",
+        "s3://bkt/scaleout/scaleout.zip",
+    ]
+    request = run_cli(capsys, [*CREATE, "--dry-run"])
+    assert request["BootstrapActions"][0]["ScriptBootstrapAction"]["Path"] in urls.values()
+    assert set(EXPECTED_ARGS) >= {
+        "s3://bkt/scaleout/scaleout.zip",
+        "s3://bkt/scaleout/jobs/__main__.py",
+    }

@@ -216,3 +216,27 @@ def test_upload_through_a_temporary_object_where_puts_are_not_atomic(tmp_path):
     _upload(str(source), f"file://{target}", LocalFileSystem(), str(target))
     assert json.loads(target.read_text()) == {"a": 1}
     assert sorted(p.name for p in target.parent.iterdir()) == ["metrics.json"]
+
+
+def test_emr_upload_puts_what_the_templates_expect(s3, capsys):
+    """`scaleout emr upload` writes the three files the cluster and step templates name."""
+    import zipfile
+
+    from scaleout import emr
+    from scaleout.cli import main
+
+    assert main(["emr", "upload", "--s3-bucket", BUCKET]) == 0
+    uploaded = json.loads(capsys.readouterr().out)
+    base = f"{BUCKET}/scaleout"
+    expected = [f"{base}/bootstrap.sh", f"{base}/jobs/__main__.py", f"{base}/scaleout.zip"]
+    assert keys(s3["fs"], "scaleout") == expected
+    assert sorted(uploaded.values()) == [f"s3://{key}" for key in expected]
+    bootstrap = (emr.template_dir() / "bootstrap.sh").read_bytes()
+    assert s3["fs"].cat(f"{base}/bootstrap.sh") == bootstrap
+    step_args = emr.step_request(BUCKET, ["--algorithm", "pca", "--input", "i", "--output", "o"])
+    for url in step_args["HadoopJarStep"]["Args"]:
+        if url.startswith("s3://"):  # the step's --py-files and application exist
+            assert s3["fs"].exists(url), url
+    with s3["fs"].open(f"{base}/scaleout.zip", "rb") as fh:
+        names = zipfile.ZipFile(fh).namelist()
+    assert "scaleout/jobs/__main__.py" in names and "scaleout/storage.py" in names

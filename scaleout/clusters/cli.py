@@ -101,6 +101,14 @@ def cmd_emr(args: argparse.Namespace) -> int:
             return 0
         _print_json({"ClusterId": emr.create_cluster(request, args.region)})
         return 0
+    if args.action == "upload":
+        if args.extra:
+            raise _unknown(args.extra)
+        if args.dry_run:
+            _print_json(emr.asset_urls(args.s3_bucket))
+            return 0
+        _print_json(emr.upload_assets(args.s3_bucket))
+        return 0
     step = emr.step_request(args.s3_bucket, args.extra, name=args.step_name)
     if args.dry_run:
         _print_json({"JobFlowId": args.cluster_id or "<cluster-id>", "Steps": [step]})
@@ -158,8 +166,10 @@ def add_subcommands(sub: Any) -> None:
     submit.add_argument("--conf", action="append", metavar="KEY=VALUE", help="extra Spark conf")
     submit.set_defaults(func=cmd_submit)
 
-    emr = sub.add_parser("emr", help="create an EMR cluster or submit a job step to it")
-    emr.add_argument("action", choices=("create-cluster", "submit"))
+    emr = sub.add_parser(
+        "emr", help="upload the job files to S3, create an EMR cluster, submit a job step"
+    )
+    emr.add_argument("action", choices=("upload", "create-cluster", "submit"))
     emr.add_argument("--name", default="scaleout", help="cluster name")
     emr.add_argument("--s3-bucket", required=True, help="bucket with scaleout/ files")
     emr.add_argument("--log-uri", help="default s3://<bucket>/emr-logs/")

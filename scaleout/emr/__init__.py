@@ -22,6 +22,7 @@ __all__ = [
     "load_template",
     "step_request",
     "template_dir",
+    "upload_assets",
     "validate_spark_submit_args",
 ]
 
@@ -116,3 +117,62 @@ def add_step(cluster_id: str, step: dict[str, Any], region: str = "us-east-1") -
         JobFlowId=cluster_id, Steps=[step]
     )
     return response["StepIds"][0]
+
+
+def asset_urls(s3_bucket: str) -> dict[str, str]:
+    """What :func:`upload_assets` uploads: local file -> ``s3://`` URL (the zip is built then)."""
+    from ..jobs.submit import JOB_SCRIPT
+
+    base = f"s3://{s3_bucket}/scaleout"
+    return {
+        str(template_dir() / "bootstrap.sh"): f"{base}/bootstrap.sh",
+        "scaleout.zip (built from the installed package)": f"{base}/scaleout.zip",
+        str(JOB_SCRIPT): f"{base}/jobs/__main__.py",
+    }
+
+
+def upload_assets(
+    s3_bucket: str, *, storage_options: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Upload what the cluster and step templates expect under ``s3://<bucket>/scaleout/``.
+
+    ``bootstrap.sh`` (the bootstrap action), ``scaleout.zip`` (the installed
+    package's Python files, for ``--py-files``) and ``jobs/__main__.py`` (the
+    application spark-submit runs), through fsspec (``s3fs``).
+
+    Parameters
+    ----------
+    s3_bucket : str
+        An existing bucket.
+    storage_options : dict, optional
+        Passed to ``s3fs`` (endpoint, credentials); default: the environment.
+
+    Returns
+    -------
+    dict
+        Local file -> the ``s3://`` URL it was uploaded to.
+
+    Raises
+    ------
+    StorageError
+        When s3fs is missing, or the bucket cannot be written.
+    """
+    import tempfile
+
+    from .. import storage
+    from ..jobs.submit import JOB_SCRIPT, build_zip
+
+    fs, _ = storage.filesystem(f"s3://{s3_bucket}", storage_options)
+    uploaded: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="scaleout-emr-") as tmp:
+        files = {
+            str(template_dir() / "bootstrap.sh"): "bootstrap.sh",
+            str(build_zip(tmp)): "scaleout.zip",
+            str(JOB_SCRIPT): "jobs/__main__.py",
+        }
+        for local, key in files.items():
+            url = f"s3://{s3_bucket}/scaleout/{key}"
+            with storage.storage_errors("writing", url):
+                fs.put_file(local, url)
+            uploaded[local] = url
+    return uploaded
