@@ -19,13 +19,15 @@ from scaleout.jobs.validate import validate_spark_submit_args
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_job(*args: str) -> subprocess.CompletedProcess[str]:
+def run_job(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m scaleout.jobs ARGS`` (``env``: the whole environment; default: this one)."""
     return subprocess.run(
         [sys.executable, "-m", "scaleout.jobs", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
         timeout=300,
+        env=env,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,12 @@ import scaleout as so
 from scaleout import storage
 from scaleout.datasets import make_classification
 from scaleout.exceptions import StorageError
+from tests.test_jobs import run_job as run_job_with
 
 pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
-REPO = Path(__file__).resolve().parents[1]
 BUCKET = "scaleout-jobs"
 ROWS = 4000
 
@@ -64,14 +63,8 @@ def s3(tmp_path_factory):
 
 
 def run_job(env: dict, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scaleout.jobs", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        env={**os.environ, **env},
-    )
+    """The job in a subprocess, with the S3 variables of ``env`` over this environment."""
+    return run_job_with(*args, env={**os.environ, **env})
 
 
 def keys(fs, prefix: str) -> list[str]:
@@ -127,14 +120,8 @@ def test_job_storage_options_instead_of_the_environment(s3, tmp_path):
         "storage_options": {"client_kwargs": {"endpoint_url": s3["endpoint"]}},
     }
     (tmp_path / "job.json").write_text(json.dumps(spec))
-    proc = subprocess.run(
-        [sys.executable, "-m", "scaleout.jobs", "--spec", str(tmp_path / "job.json")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        env={**{k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}, **env},
-    )
+    environment = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    proc = run_job_with("--spec", str(tmp_path / "job.json"), env={**environment, **env})
     assert proc.returncode == 0, proc.stderr[-3000:]
     model = so.load(spec["output"], storage_options=spec["storage_options"])
     X, _ = so.read_parquet(s3["local"].path, target="y").to_numpy()
