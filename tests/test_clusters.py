@@ -345,8 +345,9 @@ def test_worker_dying_on_start(tmp_path):
 
 # --------------------------------------------------------------------------- Spark standalone
 # Marked slow (`make test-slow`): the Spark part of this module (cluster up, spark-submit,
-# seven fits through so.connect, cluster down) took 5.3 minutes of wall time on the 2-core
-# CI-like machine (shared, load average ~10), over the ~3 minutes `make test` can spare.
+# seven fits through so.connect, cluster down) took 4.6 and 5.3 minutes of wall time in two
+# runs on the 2-core CI-like machine (shared, load average 7-10), over the ~3 minutes
+# `make test` can spare.
 
 
 def _spark_backend_reason() -> str | None:
