@@ -259,13 +259,17 @@ class ScaleoutEstimator(BaseEstimator):
         return estimator
 
     # ---------------------------------------------------------- persistence
-    def save(self, path: str) -> str:
+    def save(self, path: str, *, storage_options: dict[str, Any] | None = None) -> str:
         """Save the fitted model (JSON + NumPy arrays, no pickle).
 
         Parameters
         ----------
         path : str
-            Destination file; written atomically (temp file, then rename).
+            Destination file, a local path or an fsspec URL (``s3://...``);
+            written atomically (local: temp file, then rename; URL: local
+            file, then one upload).
+        storage_options : dict, optional
+            Passed to the fsspec filesystem of a URL.
 
         Returns
         -------
@@ -274,4 +278,4 @@ class ScaleoutEstimator(BaseEstimator):
         """
         from .persist import save
 
-        return save(self, path)
+        return save(self, path, storage_options=storage_options)

@@ -33,13 +33,13 @@ def estimator_class(name: str) -> type:
     return getattr(scaleout, by_lower[key])
 
 
-def parse_params(items: Sequence[str]) -> dict[str, Any]:
+def parse_params(items: Sequence[str], flag: str = "--param") -> dict[str, Any]:
     """Parse ``key=value`` strings; values are JSON when they parse, else strings."""
     params: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise ScaleoutError(f"--param expects key=value, got {item!r}")
+            raise ScaleoutError(f"{flag} expects key=value, got {item!r}")
         try:
             params[key] = json.loads(raw)
         except json.JSONDecodeError:

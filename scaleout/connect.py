@@ -56,8 +56,10 @@ def connect(address: str | None) -> str | None:
     if scheme in ("tcp", "tls", "ucx", "inproc"):
         set_config(dask_scheduler=address)
         return "dask"
-    if scheme in ("spark", "k8s", "mesos") or address in ("yarn", "local") or address.startswith(
-        "local["
+    if (
+        scheme in ("spark", "k8s", "mesos")
+        or address in ("yarn", "local")
+        or address.startswith("local[")
     ):
         conf = dict(get_config()["spark_conf"])
         if scheme == "spark" and urlparse(address).hostname in _LOOPBACK:

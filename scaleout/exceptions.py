@@ -65,3 +65,9 @@ class NonNumericDataError(DataError, TypeError):
 
     Also a ``TypeError``, as NumPy's own failed float conversion is.
     """
+
+
+class StorageError(ScaleoutError, OSError):
+    """A file at a path or URL (``s3://...``) cannot be reached, read or written:
+    a missing filesystem package (``s3fs``), a missing bucket, no permission, a
+    network failure. The message names the path."""

@@ -10,7 +10,8 @@ Format (``format_version`` 1), documented in ``docs/model-format.md``::
 Loading reads JSON and ``.npy`` with ``allow_pickle=False`` and builds only
 classes from scaleout's own whitelist, so an untrusted file cannot run code.
 Saving writes a temporary file beside the target and renames it, so a crash
-never leaves a half-written model.
+never leaves a half-written model; an fsspec URL (``s3://...``) is written
+locally first and then uploaded (:mod:`scaleout.storage`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import zipfile
 from typing import Any
 
@@ -185,7 +185,12 @@ def _describe(model: Any, writer: _Writer) -> dict[str, Any]:
     return body
 
 
-def save(model: Any, path: str | os.PathLike[str]) -> str:
+def save(
+    model: Any,
+    path: str | os.PathLike[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> str:
     """Save a fitted scaleout model to ``path`` atomically.
 
     Parameters
@@ -193,7 +198,10 @@ def save(model: Any, path: str | os.PathLike[str]) -> str:
     model : scaleout estimator or Pipeline
         A fitted model.
     path : str or path-like
-        Destination file (conventionally ``*.scaleout``).
+        Destination file (conventionally ``*.scaleout``): a local path or an
+        fsspec URL such as ``s3://bucket/models/m.scaleout``.
+    storage_options : dict, optional
+        Passed to the fsspec filesystem of a URL (credentials, endpoint, ...).
 
     Returns
     -------
@@ -205,8 +213,17 @@ def save(model: Any, path: str | os.PathLike[str]) -> str:
     ScaleoutError
         For a model that holds something that cannot be saved without pickle
         (e.g. a non-scaleout step in a pipeline).
+    StorageError
+        When a URL's filesystem is unavailable or the upload fails.
+
+    Notes
+    -----
+    A local file is written beside the target and renamed over it; a URL is
+    written to a local temporary file and then uploaded (see
+    :mod:`scaleout.storage`), so readers never see a partial model.
     """
     from . import __version__
+    from .storage import local_output
 
     path = os.fspath(path)
     writer = _Writer()
@@ -217,20 +234,15 @@ def save(model: Any, path: str | os.PathLike[str]) -> str:
         "model": _describe(model, writer),
     }
     text = json.dumps(document, indent=1, allow_nan=False)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".scaleout", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("model.json", text)
-            for member, array in writer.arrays.items():
-                buffer = io.BytesIO()
-                np.lib.format.write_array(buffer, array, allow_pickle=False)
-                zf.writestr(member, buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with (
+        local_output(path, suffix=".scaleout", storage_options=storage_options) as tmp,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf,
+    ):
+        zf.writestr("model.json", text)
+        for member, array in writer.arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array, allow_pickle=False)
+            zf.writestr(member, buffer.getvalue())
     return path
 
 
@@ -278,13 +290,16 @@ _REQUIRED_ATTRS = {
 }
 
 
-def load(path: str | os.PathLike[str]) -> Any:
+def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None) -> Any:
     """Load a model saved by :func:`save`; needs no engine but NumPy/scikit-learn.
 
     Parameters
     ----------
     path : str or path-like
-        A ``.scaleout`` file.
+        A ``.scaleout`` file: a local path or an fsspec URL
+        (``s3://bucket/models/m.scaleout``; read whole into memory).
+    storage_options : dict, optional
+        Passed to the fsspec filesystem of a URL.
 
     Returns
     -------
@@ -297,11 +312,19 @@ def load(path: str | os.PathLike[str]) -> Any:
         For a file that is not a scaleout model, is corrupt, or has a format
         version this scaleout does not read.
     """
+    from .storage import is_url, local_path, read_bytes
+
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    source: Any = local_path(path)
+    if is_url(path):
+        try:
+            source = io.BytesIO(read_bytes(path, storage_options))
+        except FileNotFoundError:
+            raise ModelFormatError(f"no model file at {path!r}") from None
+    elif not os.path.isfile(source):
         raise ModelFormatError(f"no model file at {path!r}")
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
         raise ModelFormatError(
             f"{path!r} is not a scaleout model file (not a zip archive: {exc})"

@@ -96,11 +96,15 @@ class Pipeline(_SkPipeline):
         ]
         return _SkPipeline(steps, memory=self.memory, verbose=self.verbose)
 
-    def save(self, path: str) -> str:
-        """Save the fitted pipeline (JSON + NumPy arrays, no pickle)."""
+    def save(self, path: str, *, storage_options: dict[str, Any] | None = None) -> str:
+        """Save the fitted pipeline (JSON + NumPy arrays, no pickle).
+
+        See :func:`scaleout.persist.save` for ``path`` (local or a URL) and
+        ``storage_options``.
+        """
         from .persist import save
 
-        return save(self, path)
+        return save(self, path, storage_options=storage_options)
 
 
 def make_pipeline(

@@ -53,13 +53,31 @@ def parquet_of(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """One local Spark session for the whole test run (pyspark tests only)."""
+def _spark_sessions():
+    """Every local session the ``spark`` fixture handed out; stopped at the end of the run."""
+    sessions: list = []
+    yield sessions
+    for session in sessions:
+        session.stop()  # a no-op for a session already stopped
+
+
+@pytest.fixture(scope="module")
+def spark(_spark_sessions):
+    """A local[2] Spark session, one per run while it lives (pyspark tests only).
+
+    Module-scoped so that a module running after another one stopped the session
+    (``so.connect`` to a cluster stops the local session: one SparkContext per
+    process, see tests/test_clusters.py) gets a live one, whatever the module order.
+    """
     pytest.importorskip("pyspark")
     from scaleout import config_context
-    from scaleout.backends.spark.session import get_session
+    from scaleout.backends.spark.session import get_session, is_local
 
     with config_context(spark_master="local[2]"):
         session = get_session()
-    yield session
-    session.stop()
+        if not is_local(session.sparkContext.master):  # a cluster's session left active
+            session.stop()
+            session = get_session()
+    if not _spark_sessions or _spark_sessions[-1] is not session:
+        _spark_sessions.append(session)
+    return session

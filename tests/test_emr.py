@@ -1,8 +1,10 @@
-"""EMR requests from the cluster/emr templates: dry run, then moto's mocked EMR."""
+"""EMR requests from the packaged templates: dry run, moto's mocked EMR, and the wheel."""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -10,14 +12,49 @@ from scaleout.cli import main
 from scaleout.exceptions import ScaleoutError
 from scaleout.jobs.validate import validate_spark_submit_args
 
-JOB = ["--algorithm", "logistic_regression", "--param", "C=0.5", "--input",
-       "s3://bkt/data/train.parquet", "--target", "y", "--output", "s3://bkt/models/lr.scaleout",
-       "--backend", "spark"]
-CREATE = ["emr", "create-cluster", "--name", "so-test", "--s3-bucket", "bkt",
-          "--log-uri", "s3://bkt/logs/", "--release-label", "emr-7.5.0", "--core-nodes", "3",
-          "--instance-type", "m5.xlarge", "--region", "us-east-1"]
-EXPECTED_ARGS = ["spark-submit", "--deploy-mode", "cluster", "--py-files",
-                 "s3://bkt/scaleout/scaleout.zip", "s3://bkt/scaleout/jobs/__main__.py", *JOB]
+REPO = Path(__file__).resolve().parents[1]
+
+JOB = [
+    "--algorithm",
+    "logistic_regression",
+    "--param",
+    "C=0.5",
+    "--input",
+    "s3://bkt/data/train.parquet",
+    "--target",
+    "y",
+    "--output",
+    "s3://bkt/models/lr.scaleout",
+    "--backend",
+    "spark",
+]
+CREATE = [
+    "emr",
+    "create-cluster",
+    "--name",
+    "so-test",
+    "--s3-bucket",
+    "bkt",
+    "--log-uri",
+    "s3://bkt/logs/",
+    "--release-label",
+    "emr-7.5.0",
+    "--core-nodes",
+    "3",
+    "--instance-type",
+    "m5.xlarge",
+    "--region",
+    "us-east-1",
+]
+EXPECTED_ARGS = [
+    "spark-submit",
+    "--deploy-mode",
+    "cluster",
+    "--py-files",
+    "s3://bkt/scaleout/scaleout.zip",
+    "s3://bkt/scaleout/jobs/__main__.py",
+    *JOB,
+]
 
 
 def run_cli(capsys, argv: list[str]) -> dict:
@@ -43,7 +80,7 @@ def test_create_cluster_dry_run(capsys):
     assert export["Properties"] == {"PYSPARK_PYTHON": "python3"}
     (boot,) = req["BootstrapActions"]
     assert boot["ScriptBootstrapAction"]["Path"] == "s3://bkt/scaleout/bootstrap.sh"
-    assert boot["ScriptBootstrapAction"]["Args"] == ["scaleout"]
+    assert boot["ScriptBootstrapAction"]["Args"] == ["scaleout[emr]"]
     assert req["ServiceRole"] == "EMR_DefaultRole"
     assert req["JobFlowRole"] == "EMR_EC2_DefaultRole"
     assert req["VisibleToAllUsers"] is True
@@ -51,8 +88,9 @@ def test_create_cluster_dry_run(capsys):
 
 
 def test_submit_dry_run_args_exact(capsys):
-    req = run_cli(capsys, ["emr", "submit", "--cluster-id", "j-ABC", "--s3-bucket", "bkt",
-                           "--dry-run", *JOB])
+    req = run_cli(
+        capsys, ["emr", "submit", "--cluster-id", "j-ABC", "--s3-bucket", "bkt", "--dry-run", *JOB]
+    )
     assert req["JobFlowId"] == "j-ABC"
     (step,) = req["Steps"]
     assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
@@ -68,8 +106,9 @@ def test_requests_sent_to_moto(capsys, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with moto.mock_aws():
         cluster_id = run_cli(capsys, CREATE)["ClusterId"]
-        step_id = run_cli(capsys, ["emr", "submit", "--cluster-id", cluster_id,
-                                   "--s3-bucket", "bkt", *JOB])["StepId"]
+        step_id = run_cli(
+            capsys, ["emr", "submit", "--cluster-id", cluster_id, "--s3-bucket", "bkt", *JOB]
+        )["StepId"]
         emr = boto3.client("emr", region_name="us-east-1")
         cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
         assert cluster["Name"] == "so-test"
@@ -99,11 +138,15 @@ def test_validate_accepts_good_args():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["spark-submit", "s3://b/jobs/__main__.py", "--master", "yarn", *JOB],
-         "comes after the application"),
+        (
+            ["spark-submit", "s3://b/jobs/__main__.py", "--master", "yarn", *JOB],
+            "comes after the application",
+        ),
         (["spark-submit", "--deploy-mode", "both", "s3://b/main.py", *JOB], "--deploy-mode"),
-        (["spark-submit", "--py-files", "s3://b/scaleout.tar", "s3://b/main.py", *JOB],
-         "--py-files"),
+        (
+            ["spark-submit", "--py-files", "s3://b/scaleout.tar", "s3://b/main.py", *JOB],
+            "--py-files",
+        ),
         (["spark-submit", "--master"], "needs a value"),
         (["spark-submit", "--deploy-mode", "cluster"], "no application"),
         (["spark-submit", "s3://b/main.jar", *JOB], ".py file"),
@@ -122,3 +165,72 @@ def test_step_request_validates(monkeypatch):
 
     with pytest.raises(ScaleoutError, match="lack --input"):
         emr.step_request("bkt", ["--algorithm", "pca", "--output", "o"])
+
+
+def test_templates_are_package_data():
+    from scaleout.emr.templates import TEMPLATE_FILES, template_dir
+
+    directory = template_dir()
+    assert directory.parent.name == "emr" and directory.name == "resources"
+    assert all((directory / name).is_file() for name in TEMPLATE_FILES)
+    link = REPO / "cluster" / "emr"  # the deployment assets point at the package's copy
+    assert link.is_symlink() and link.resolve() == directory.resolve()
+
+
+def test_wheel_ships_the_templates_and_its_dry_run_works(tmp_path):
+    """Build the wheel offline, run `emr create-cluster --dry-run` from the unpacked wheel
+    alone (no source checkout on the path)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    pytest.importorskip("setuptools", minversion="77")
+    source = tmp_path / "source"  # a copy: the build writes build/ and *.egg-info beside it
+    shutil.copytree(
+        REPO / "scaleout", source / "scaleout", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+         "-q", "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("scaleout-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("cluster.json", "step.json", "bootstrap.sh"):
+        assert f"scaleout/emr/resources/{name}" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    env = {k: v for k, v in os.environ.items() if k != "SCALEOUT_EMR_TEMPLATES"}
+    env["PYTHONPATH"] = str(site)
+    code = (
+        "import scaleout, sys; print(scaleout.__file__, file=sys.stderr); "
+        "from scaleout.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *CREATE, "--dry-run"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.splitlines()[0].startswith(str(site))  # the wheel's copy ran
+    request = json.loads(proc.stdout)
+    assert request["Name"] == "so-test"
+    assert request["BootstrapActions"][0]["ScriptBootstrapAction"]["Args"] == ["scaleout[emr]"]
+
+
+def test_upload_dry_run_names_what_the_templates_use(capsys):
+    urls = run_cli(capsys, ["emr", "upload", "--s3-bucket", "bkt", "--dry-run"])
+    assert sorted(urls.values()) == [
+        "s3://bkt/scaleout/bootstrap.sh",
+        "s3://bkt/scaleout/jobs/__main__.py",
+        "s3://bkt/scaleout/scaleout.zip",
+    ]
+    request = run_cli(capsys, [*CREATE, "--dry-run"])
+    assert request["BootstrapActions"][0]["ScriptBootstrapAction"]["Path"] in urls.values()
+    assert set(EXPECTED_ARGS) >= {
+        "s3://bkt/scaleout/scaleout.zip",
+        "s3://bkt/scaleout/jobs/__main__.py",
+    }

@@ -19,10 +19,15 @@ from scaleout.jobs.validate import validate_spark_submit_args
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_job(*args: str) -> subprocess.CompletedProcess[str]:
+def run_job(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m scaleout.jobs ARGS`` (``env``: the whole environment; default: this one)."""
     return subprocess.run(
         [sys.executable, "-m", "scaleout.jobs", *args],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env=env,
     )
 
 
@@ -37,9 +42,20 @@ def clf_data(tmp_path_factory):
 def test_job_flags_write_model_and_metrics(clf_data, tmp_path, backend):
     model_path, metrics_path = tmp_path / "m.scaleout", tmp_path / "metrics.json"
     proc = run_job(
-        "--algorithm", "logistic_regression", "--param", "C=0.5", "--input", clf_data,
-        "--target", "y", "--output", str(model_path), "--metrics", str(metrics_path),
-        "--backend", backend,
+        "--algorithm",
+        "logistic_regression",
+        "--param",
+        "C=0.5",
+        "--input",
+        clf_data,
+        "--target",
+        "y",
+        "--output",
+        str(model_path),
+        "--metrics",
+        str(metrics_path),
+        "--backend",
+        backend,
     )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads(metrics_path.read_text())
@@ -59,9 +75,14 @@ def test_job_spec_file(tmp_path):
     data = tmp_path / "reg.parquet"
     make_regression(data, 3000, 4, random_state=2)
     spec = {
-        "algorithm": "LinearRegression", "params": {}, "input": str(data), "target": "y",
-        "features": ["x0", "x1", "x2", "x3"], "output": str(tmp_path / "lr.scaleout"),
-        "metrics": str(tmp_path / "lr.json"), "backend": "dask",
+        "algorithm": "LinearRegression",
+        "params": {},
+        "input": str(data),
+        "target": "y",
+        "features": ["x0", "x1", "x2", "x3"],
+        "output": str(tmp_path / "lr.scaleout"),
+        "metrics": str(tmp_path / "lr.json"),
+        "backend": "dask",
     }
     (tmp_path / "job.json").write_text(json.dumps(spec))
     proc = run_job("--spec", str(tmp_path / "job.json"))
@@ -76,12 +97,18 @@ def test_job_spec_file(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--algorithm", "kmeans", "--input", "missing.parquet", "--output", "o"],
-         "input 'missing.parquet' does not exist"),
-        (["--algorithm", "random_forest", "--input", "{data}", "--output", "o"],
-         "unknown algorithm 'random_forest'"),
-        (["--algorithm", "kmeans", "--param", "bogus=1", "--input", "{data}", "--output", "o"],
-         "KMeans has no parameter 'bogus'"),
+        (
+            ["--algorithm", "kmeans", "--input", "missing.parquet", "--output", "o"],
+            "input 'missing.parquet' does not exist",
+        ),
+        (
+            ["--algorithm", "random_forest", "--input", "{data}", "--output", "o"],
+            "unknown algorithm 'random_forest'",
+        ),
+        (
+            ["--algorithm", "kmeans", "--param", "bogus=1", "--input", "{data}", "--output", "o"],
+            "KMeans has no parameter 'bogus'",
+        ),
         (["--algorithm", "kmeans", "--input", "{data}"], "job needs --output"),
         (["--spec", "nope.json"], "job spec file 'nope.json' does not exist"),
     ],
@@ -98,17 +125,32 @@ def test_scaleout_job_subcommand(clf_data, tmp_path):
     from scaleout.cli import main
 
     out = tmp_path / "km.scaleout"
-    code = main(["job", "--algorithm", "kmeans", "--param", "n_clusters=3", "--input", clf_data,
-                 "--output", str(out), "--backend", "sklearn"])
+    code = main(
+        [
+            "job",
+            "--algorithm",
+            "kmeans",
+            "--param",
+            "n_clusters=3",
+            "--input",
+            clf_data,
+            "--output",
+            str(out),
+            "--backend",
+            "sklearn",
+        ]
+    )
     assert code == 0
     assert so.load(out).cluster_centers_.shape == (3, 7)
 
 
 def test_parse_job_args_flags_override_spec(tmp_path):
-    (tmp_path / "s.json").write_text(json.dumps(
-        {"algorithm": "pca", "params": {"n_components": 2}, "input": "a", "output": "b"}))
-    spec = parse_job_args(["--spec", str(tmp_path / "s.json"), "--param", "n_components=3",
-                           "--backend", "dask"])
+    (tmp_path / "s.json").write_text(
+        json.dumps({"algorithm": "pca", "params": {"n_components": 2}, "input": "a", "output": "b"})
+    )
+    spec = parse_job_args(
+        ["--spec", str(tmp_path / "s.json"), "--param", "n_components=3", "--backend", "dask"]
+    )
     assert spec.params == {"n_components": 3} and spec.backend == "dask"
     with pytest.raises(ScaleoutError, match="--param expects key=value"):
         parse_job_args(["--algorithm", "pca", "--input", "a", "--output", "b", "--param", "x"])
@@ -122,11 +164,21 @@ def test_submit_command_and_zip(tmp_path):
     zpath = build_zip(tmp_path)
     names = zipfile.ZipFile(zpath).namelist()
     assert "scaleout/__init__.py" in names and "scaleout/jobs/__main__.py" in names
-    cmd = submit_command("spark://127.0.0.1:7077", ["--algorithm", "pca", "--input", "a",
-                                                      "--output", "b"], zpath)
+    cmd = submit_command(
+        "spark://127.0.0.1:7077", ["--algorithm", "pca", "--input", "a", "--output", "b"], zpath
+    )
     assert cmd[0].endswith("bin/spark-submit")
     assert cmd[cmd.index("--master") + 1] == "spark://127.0.0.1:7077"
     assert "spark.driver.host=127.0.0.1" in cmd
-    assert cmd[-9:] == [str(JOB_SCRIPT), "--algorithm", "pca", "--input", "a", "--output", "b",
-                        "--backend", "spark"]
+    assert cmd[-9:] == [
+        str(JOB_SCRIPT),
+        "--algorithm",
+        "pca",
+        "--input",
+        "a",
+        "--output",
+        "b",
+        "--backend",
+        "spark",
+    ]
     validate_spark_submit_args(cmd)

@@ -101,6 +101,14 @@ def cmd_emr(args: argparse.Namespace) -> int:
             return 0
         _print_json({"ClusterId": emr.create_cluster(request, args.region)})
         return 0
+    if args.action == "upload":
+        if args.extra:
+            raise _unknown(args.extra)
+        if args.dry_run:
+            _print_json(emr.asset_urls(args.s3_bucket))
+            return 0
+        _print_json(emr.upload_assets(args.s3_bucket))
+        return 0
     step = emr.step_request(args.s3_bucket, args.extra, name=args.step_name)
     if args.dry_run:
         _print_json({"JobFlowId": args.cluster_id or "<cluster-id>", "Steps": [step]})
@@ -109,8 +117,9 @@ def cmd_emr(args: argparse.Namespace) -> int:
         from ..exceptions import ScaleoutError
 
         raise ScaleoutError("emr submit needs --cluster-id (or --dry-run)")
-    _print_json({"ClusterId": args.cluster_id, "StepId": emr.add_step(args.cluster_id, step,
-                                                                      args.region)})
+    _print_json(
+        {"ClusterId": args.cluster_id, "StepId": emr.add_step(args.cluster_id, step, args.region)}
+    )
     return 0
 
 
@@ -124,21 +133,29 @@ def add_subcommands(sub: Any) -> None:
     """Add ``cluster``, ``job``, ``submit`` and ``emr`` to the ``scaleout`` parser."""
     cluster = sub.add_parser("cluster", help="start, inspect or stop a local Dask/Spark cluster")
     cluster.add_argument("action", choices=("up", "down", "status"))
-    cluster.add_argument("--engine", choices=("dask", "spark"),
-                         help="up: default dask; down/status: default every engine")
+    cluster.add_argument(
+        "--engine",
+        choices=("dask", "spark"),
+        help="up: default dask; down/status: default every engine",
+    )
     cluster.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     cluster.add_argument("--cores", type=int, default=1, help="cores/threads per worker")
     cluster.add_argument("--memory", help="memory per worker (default 2GiB dask, 1g spark)")
-    cluster.add_argument("--port", type=int,
-                         help="scheduler/master port (default 8786 dask, 7077 spark; 0: free)")
-    cluster.add_argument("--ui-port", type=int,
-                         help="dashboard/master UI port (default 8787 dask, 8080 spark; 0: free)")
+    cluster.add_argument(
+        "--port", type=int, help="scheduler/master port (default 8786 dask, 7077 spark; 0: free)"
+    )
+    cluster.add_argument(
+        "--ui-port",
+        type=int,
+        help="dashboard/master UI port (default 8787 dask, 8080 spark; 0: free)",
+    )
     cluster.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for workers")
     cluster.add_argument("--json", action="store_true", help="print the full state as JSON")
     cluster.set_defaults(func=cmd_cluster)
 
     job = sub.add_parser(
-        "job", help="run a training job (flags of `python -m scaleout.jobs --help`)",
+        "job",
+        help="run a training job (flags of `python -m scaleout.jobs --help`)",
         add_help=False,
     )
     job.set_defaults(func=cmd_job)
@@ -149,15 +166,17 @@ def add_subcommands(sub: Any) -> None:
     submit.add_argument("--conf", action="append", metavar="KEY=VALUE", help="extra Spark conf")
     submit.set_defaults(func=cmd_submit)
 
-    emr = sub.add_parser("emr", help="create an EMR cluster or submit a job step to it")
-    emr.add_argument("action", choices=("create-cluster", "submit"))
+    emr = sub.add_parser(
+        "emr", help="upload the job files to S3, create an EMR cluster, submit a job step"
+    )
+    emr.add_argument("action", choices=("upload", "create-cluster", "submit"))
     emr.add_argument("--name", default="scaleout", help="cluster name")
     emr.add_argument("--s3-bucket", required=True, help="bucket with scaleout/ files")
     emr.add_argument("--log-uri", help="default s3://<bucket>/emr-logs/")
     emr.add_argument("--release-label", default="emr-7.5.0")
     emr.add_argument("--core-nodes", type=int, default=2)
     emr.add_argument("--instance-type", default="m5.xlarge")
-    emr.add_argument("--pip-spec", default="scaleout", help="what bootstrap.sh pip-installs")
+    emr.add_argument("--pip-spec", default="scaleout[emr]", help="what bootstrap.sh pip-installs")
     emr.add_argument("--region", default="us-east-1")
     emr.add_argument("--cluster-id", help="submit: the target cluster (j-...)")
     emr.add_argument("--step-name", default="scaleout job")

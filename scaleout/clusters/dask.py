@@ -57,8 +57,16 @@ def start_dask(
     address = f"tcp://127.0.0.1:{port}"
     py = [sys.executable, "-m", "dask"]
     scheduler = procs.start(
-        [*py, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--dashboard-address", f"127.0.0.1:{ui_port}"],
+        [
+            *py,
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dashboard-address",
+            f"127.0.0.1:{ui_port}",
+        ],
         logs / "scheduler.log",
     )
     scheduler["role"] = "scheduler"
@@ -75,9 +83,20 @@ def start_dask(
     try:
         for i in range(workers):
             worker = procs.start(
-                [*py, "worker", address, "--host", "127.0.0.1", "--nthreads", str(cores),
-                 "--memory-limit", _dask_memory(memory), "--no-dashboard",
-                 "--name", f"worker-{i}"],
+                [
+                    *py,
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    str(cores),
+                    "--memory-limit",
+                    _dask_memory(memory),
+                    "--no-dashboard",
+                    "--name",
+                    f"worker-{i}",
+                ],
                 logs / f"worker-{i}.log",
             )
             worker["role"] = f"worker-{i}"

@@ -106,8 +106,16 @@ def start_spark(
     spark_class = str(spark_home() / "bin" / "spark-class")
     url = f"spark://127.0.0.1:{port}"
     master = procs.start(
-        [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-         "--port", str(port), "--webui-port", str(ui_port)],
+        [
+            spark_class,
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(ui_port),
+        ],
         logs / "master.log",
         env,
     )
@@ -125,9 +133,21 @@ def start_spark(
     try:
         for i in range(workers):
             worker = procs.start(
-                [spark_class, "org.apache.spark.deploy.worker.Worker", url,
-                 "--cores", str(cores), "--memory", memory, "--host", "127.0.0.1",
-                 "--webui-port", "0", "--work-dir", env["SPARK_WORKER_DIR"]],
+                [
+                    spark_class,
+                    "org.apache.spark.deploy.worker.Worker",
+                    url,
+                    "--cores",
+                    str(cores),
+                    "--memory",
+                    memory,
+                    "--host",
+                    "127.0.0.1",
+                    "--webui-port",
+                    "0",
+                    "--work-dir",
+                    env["SPARK_WORKER_DIR"],
+                ],
                 logs / f"worker-{i}.log",
                 env,
             )

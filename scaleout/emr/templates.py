@@ -1,10 +1,16 @@
-"""EMR request templates (``cluster/emr/*.json``) and how their placeholders are filled."""
+"""EMR request templates (``cluster.json``, ``step.json``, ``bootstrap.sh``) and their placeholders.
+
+The templates ship inside the package, in ``scaleout/emr/resources/`` (package
+data, so a wheel install has them); ``cluster/emr`` in the source tree is a
+symlink to that directory.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +18,24 @@ from ..exceptions import ScaleoutError
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
+#: The files a template directory holds.
+TEMPLATE_FILES = ("cluster.json", "step.json", "bootstrap.sh")
+
 
 def template_dir() -> Path:
-    """``$SCALEOUT_EMR_TEMPLATES``, else ``cluster/emr`` of the source checkout."""
+    """``$SCALEOUT_EMR_TEMPLATES`` if set, else the templates inside the installed package.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ScaleoutError
+        When the directory does not exist.
+    """
     env = os.environ.get("SCALEOUT_EMR_TEMPLATES")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "cluster" / "emr"
+    path = Path(env) if env else Path(str(resources.files(__package__).joinpath("resources")))
     if not path.is_dir():
         raise ScaleoutError(
             f"EMR templates not found in {path}; set SCALEOUT_EMR_TEMPLATES to a directory "
@@ -26,9 +45,21 @@ def template_dir() -> Path:
 
 
 def load_template(name: str) -> Any:
-    """The parsed JSON template ``name`` (``cluster.json``, ``step.json``)."""
-    with open(template_dir() / name, encoding="utf-8") as fh:
-        return json.load(fh)
+    """The parsed JSON template ``name`` (``cluster.json``, ``step.json``).
+
+    Raises
+    ------
+    ScaleoutError
+        When the file is missing or not valid JSON.
+    """
+    path = template_dir() / name
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise ScaleoutError(f"EMR template {name} not found in {path.parent}") from None
+    except json.JSONDecodeError as exc:
+        raise ScaleoutError(f"EMR template {path} is not valid JSON: {exc}") from None
 
 
 def fill(template: Any, values: dict[str, Any]) -> Any:

@@ -10,20 +10,55 @@ from typing import Any
 
 import numpy as np
 
+from .. import storage
 from .._config import get_config, set_config
 from ..exceptions import ScaleoutError
 from .spec import JobSpec
 
 
-def _is_remote(path: str) -> bool:
-    return "://" in path and not path.startswith("file://")
+def _check_input(spec: JobSpec) -> None:
+    """A missing input file or directory (local or at a URL) is named before anything starts."""
+    if any(c in spec.input for c in "*?["):
+        return  # a glob: the reader names it when it matches nothing
+    if not storage.exists(spec.input, spec.storage_options):
+        raise ScaleoutError(f"input {spec.input!r} does not exist")
 
 
-def _check_input(path: str) -> None:
-    if _is_remote(path) or any(c in path for c in "*?["):
-        return
-    if not os.path.exists(path):
-        raise ScaleoutError(f"input {path!r} does not exist")
+def _check_outputs(spec: JobSpec) -> None:
+    """Fail before fitting when an output URL's filesystem is unavailable (e.g. no s3fs)."""
+    for path in (spec.output, spec.metrics):
+        if path and storage.is_url(path):
+            storage.filesystem(path, spec.storage_options)
+
+
+def read_input(spec: JobSpec) -> Any:
+    """The job's dataset: CSV or ``.npy`` by extension, else Parquet (file, directory, glob).
+
+    Local paths and fsspec URLs alike; a URL's rows are read through fsspec by
+    the sklearn and dask engines, while the spark engine hands the file list
+    to Spark (``s3://`` becomes ``s3a://``) after reading the Parquet footers.
+    """
+    from ..data import as_dataset, read_csv, read_npy, read_parquet
+    from ..data.csv import CSV_EXTENSIONS
+    from ..data.parquet import PARQUET_EXTENSIONS
+
+    path, options = spec.input, spec.storage_options or None
+    lower = path.lower().rstrip("/")
+    if lower.endswith(CSV_EXTENSIONS):
+        return read_csv(path, target=spec.target, features=spec.features, storage_options=options)
+    if lower.endswith(".npy"):
+        return read_npy(path, storage_options=options)
+    is_dir = os.path.isdir(path) if not storage.is_url(path) else _is_url_dir(path, options)
+    if lower.endswith(PARQUET_EXTENSIONS) or is_dir or any(c in path for c in "*?["):
+        return read_parquet(
+            path, target=spec.target, features=spec.features, storage_options=options
+        )
+    return as_dataset(path, spec.target)  # names the formats it expected
+
+
+def _is_url_dir(path: str, options: dict[str, Any] | None) -> bool:
+    fs, fs_path = storage.filesystem(path, options)
+    return bool(fs.isdir(fs_path))
 
 
 def _use_submitted_master() -> None:
@@ -68,10 +103,14 @@ def training_score(model: Any, dataset: Any) -> tuple[str, float] | None:
 
     local = model.to_sklearn() if hasattr(model, "to_sklearn") else model
     kind = (
-        "accuracy" if is_classifier(local)
-        else "r2" if is_regressor(local)
-        else "neg_inertia" if hasattr(local, "cluster_centers_")
-        else "mean_log_likelihood" if hasattr(local, "components_")
+        "accuracy"
+        if is_classifier(local)
+        else "r2"
+        if is_regressor(local)
+        else "neg_inertia"
+        if hasattr(local, "cluster_centers_")
+        else "mean_log_likelihood"
+        if hasattr(local, "components_")
         else None
     )
     if kind is None:
@@ -125,18 +164,16 @@ def run_job(spec: JobSpec) -> dict[str, Any]:
     dict
         The metrics: algorithm, backend, rows, seconds, passes, training score, paths.
     """
-    from ..cli import _read
-
-    _check_input(spec.input)
+    _check_input(spec)
+    _check_outputs(spec)
     estimator = build_estimator(spec)
     if spec.backend == "spark":
         _use_submitted_master()
-    features = ",".join(spec.features) if spec.features else None
     start = time.perf_counter()
-    data = _read(spec.input, spec.target, features)
+    data = read_input(spec)
     model = estimator.fit(data)
     seconds = time.perf_counter() - start
-    model.save(spec.output)
+    model.save(spec.output, storage_options=spec.storage_options or None)
     stats = dict(model.fit_stats_)
     metrics: dict[str, Any] = {
         "algorithm": type(model).__name__,
@@ -153,8 +190,6 @@ def run_job(spec: JobSpec) -> dict[str, Any]:
     if score is not None:
         metrics["score_name"], metrics["training_score"] = score
     if spec.metrics:
-        tmp = spec.metrics + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(metrics, fh, indent=2, default=str)
-        os.replace(tmp, spec.metrics)
+        text = json.dumps(metrics, indent=2, default=str)
+        storage.write_text(spec.metrics, text, spec.storage_options or None)
     return metrics

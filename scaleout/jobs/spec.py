@@ -11,7 +11,17 @@ from typing import Any
 
 from ..exceptions import ScaleoutError
 
-SPEC_KEYS = ("algorithm", "params", "input", "target", "features", "output", "metrics", "backend")
+SPEC_KEYS = (
+    "algorithm",
+    "params",
+    "input",
+    "target",
+    "features",
+    "output",
+    "metrics",
+    "backend",
+    "storage_options",
+)
 BACKENDS = ("auto", "sklearn", "dask", "spark")
 
 
@@ -24,9 +34,9 @@ class JobSpec:
     algorithm : str
         ``logistic_regression``, ``LinearRegression``, ``kmeans``, ...
     input : str
-        Parquet/CSV/.npy path, directory, glob or URL.
+        Parquet/CSV/.npy path, directory, glob or fsspec URL (``s3://...``).
     output : str
-        Where to write the fitted model (``.scaleout``).
+        Where to write the fitted model (``.scaleout``): a path or an fsspec URL.
     params : dict
         Estimator parameters.
     target : str, optional
@@ -34,9 +44,13 @@ class JobSpec:
     features : list of str, optional
         Feature columns (default: every column but the target).
     metrics : str, optional
-        Where to write the metrics JSON.
+        Where to write the metrics JSON: a path or an fsspec URL.
     backend : str
         ``auto``, ``sklearn``, ``dask`` or ``spark``.
+    storage_options : dict
+        fsspec options for every URL of the job (e.g. ``{"anon": false}`` or
+        ``{"client_kwargs": {"endpoint_url": ...}}`` for S3); credentials
+        and endpoints otherwise come from the environment.
     """
 
     algorithm: str
@@ -47,6 +61,7 @@ class JobSpec:
     features: list[str] | None = None
     metrics: str | None = None
     backend: str = "auto"
+    storage_options: dict[str, Any] = field(default_factory=dict)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spec", help="JSON job spec (keys: " + ", ".join(SPEC_KEYS) + ")")
     p.add_argument("--algorithm", help="e.g. logistic_regression, linear_regression, kmeans")
     p.add_argument(
-        "--param", action="append", default=[], metavar="KEY=VALUE",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="estimator parameter, repeatable (values parsed as JSON)",
     )
     p.add_argument("--input", help="Parquet/CSV/.npy path, directory, glob or URL")
@@ -66,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="model file to write (.scaleout)")
     p.add_argument("--metrics", help="metrics JSON file to write")
     p.add_argument("--backend", choices=BACKENDS, help="engine (default: auto)")
+    p.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec option for the job's URLs (s3://...), repeatable (values parsed as JSON)",
+    )
     return p
 
 
@@ -103,6 +128,11 @@ def parse_job_args(argv: Sequence[str]) -> JobSpec:
     spec: dict[str, Any] = _load_spec_file(args.spec) if args.spec else {}
     params = dict(spec.get("params") or {})
     params.update(parse_params(args.param))
+    storage_options = spec.get("storage_options") or {}
+    if not isinstance(storage_options, dict):
+        raise ScaleoutError("job spec key 'storage_options' must be a JSON object")
+    storage_options = dict(storage_options)
+    storage_options.update(parse_params(args.storage_option, flag="--storage-option"))
     features = args.features.split(",") if args.features else spec.get("features")
     if isinstance(features, str):
         features = features.split(",")
@@ -121,4 +151,4 @@ def parse_job_args(argv: Sequence[str]) -> JobSpec:
         )
     if merged["backend"] not in BACKENDS:
         raise ScaleoutError(f"unknown backend {merged['backend']!r}; expected one of {BACKENDS}")
-    return JobSpec(params=params, features=features, **merged)
+    return JobSpec(params=params, features=features, storage_options=storage_options, **merged)

@@ -77,9 +77,12 @@ def submit_command(
     settings.update(conf or {})
     cmd = [
         str(spark_home() / "bin" / "spark-submit"),
-        "--master", master,
-        "--deploy-mode", deploy_mode,
-        "--py-files", str(py_files),
+        "--master",
+        master,
+        "--deploy-mode",
+        deploy_mode,
+        "--py-files",
+        str(py_files),
     ]
     for key, value in settings.items():
         cmd += ["--conf", f"{key}={value}"]
@@ -102,9 +105,7 @@ def submit(
 
     check_java()
     with tempfile.TemporaryDirectory(prefix="scaleout-submit-") as tmp:
-        cmd = submit_command(
-            master, job_args, build_zip(tmp), deploy_mode=deploy_mode, conf=conf
-        )
+        cmd = submit_command(master, job_args, build_zip(tmp), deploy_mode=deploy_mode, conf=conf)
         if echo:
             print("+ " + " ".join(cmd), flush=True)
         env = {**os.environ, **spark_env()}

@@ -7,13 +7,36 @@ from collections.abc import Sequence
 from ..exceptions import ScaleoutError
 
 #: spark-submit options that take a value.
-VALUE_OPTIONS = frozenset({
-    "--master", "--deploy-mode", "--py-files", "--conf", "-c", "--name", "--files",
-    "--archives", "--jars", "--packages", "--repositories", "--exclude-packages", "--class",
-    "--driver-memory", "--driver-cores", "--driver-java-options", "--driver-library-path",
-    "--driver-class-path", "--executor-memory", "--executor-cores", "--num-executors",
-    "--total-executor-cores", "--queue", "--properties-file", "--principal", "--keytab",
-})
+VALUE_OPTIONS = frozenset(
+    {
+        "--master",
+        "--deploy-mode",
+        "--py-files",
+        "--conf",
+        "-c",
+        "--name",
+        "--files",
+        "--archives",
+        "--jars",
+        "--packages",
+        "--repositories",
+        "--exclude-packages",
+        "--class",
+        "--driver-memory",
+        "--driver-cores",
+        "--driver-java-options",
+        "--driver-library-path",
+        "--driver-class-path",
+        "--executor-memory",
+        "--executor-cores",
+        "--num-executors",
+        "--total-executor-cores",
+        "--queue",
+        "--properties-file",
+        "--principal",
+        "--keytab",
+    }
+)
 #: spark-submit options without a value.
 FLAG_OPTIONS = frozenset({"--verbose", "-v", "--supervise"})
 

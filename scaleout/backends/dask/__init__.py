@@ -219,8 +219,17 @@ class DaskBackend(Backend):
             "pass_seconds": passes.pass_seconds,
             "storage": getattr(passes, "storage", "memory"),
             "scheduler": "distributed" if hasattr(passes, "client") else "local threads",
+            "scheduler_address": _scheduler_address(passes),
             "partitions": len(getattr(passes, "partitions", [])),
         }
+
+
+def _scheduler_address(passes: Passes) -> str | None:
+    """The address of the scheduler the passes ran on; None on this machine."""
+    client = getattr(passes, "client", None)
+    if client is None:
+        return None
+    return str(client.scheduler.address)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""Single files (models, metrics JSON) at a local path or any fsspec URL.
+
+Reading datasets goes through :mod:`scaleout.data`; this module writes and
+reads the small files a fit produces: ``model.scaleout`` and ``metrics.json``,
+locally or at ``s3://...``, ``gs://...``, ``memory://...`` and any other
+fsspec URL (``s3://`` needs ``s3fs``: ``pip install 'scaleout[emr]'``).
+
+Writes are atomic-ish, readers never see half a file:
+
+* a local path is written to a temporary file beside the target, then
+  renamed over it (``os.replace``);
+* a URL is written to a local temporary file first, then uploaded. On object
+  stores whose uploads become visible only once complete (S3, including
+  multipart uploads; GCS; Azure; fsspec's ``memory://``) that is one upload
+  to the target. Elsewhere the upload goes to ``<target>.tmp-<random>``
+  beside it, which is then moved onto the target.
+
+Credentials and endpoints come from the usual places of each filesystem
+(for S3: ``AWS_ACCESS_KEY_ID`` ..., ``AWS_ENDPOINT_URL``, instance profiles)
+or from ``storage_options``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import fsspec
+import fsspec.implementations.local
+
+from .exceptions import StorageError
+
+__all__ = [
+    "ATOMIC_UPLOAD_PROTOCOLS",
+    "exists",
+    "filesystem",
+    "is_url",
+    "local_output",
+    "local_path",
+    "read_bytes",
+    "storage_errors",
+    "write_text",
+]
+
+#: Protocols whose uploads appear only when complete (no temporary object needed).
+ATOMIC_UPLOAD_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
+
+
+def is_url(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a remote or in-memory file (a protocol other than ``file://``)."""
+    protocol = fsspec.core.split_protocol(os.fspath(path))[0]
+    return protocol not in (None, "file", "local")
+
+
+def local_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a plain local path when it is one (``file://`` stripped), else unchanged."""
+    text = os.fspath(path)
+    protocol = fsspec.core.split_protocol(text)[0]
+    if protocol in ("file", "local"):
+        return fsspec.implementations.local.LocalFileSystem._strip_protocol(text)
+    return text
+
+
+def filesystem(
+    path: str | os.PathLike[str], storage_options: dict[str, Any] | None = None
+) -> tuple[Any, str]:
+    """``(fsspec filesystem, path inside it)`` of ``path``.
+
+    Raises
+    ------
+    StorageError
+        When the protocol is unknown or its package (e.g. ``s3fs``) is missing.
+    """
+    text = os.fspath(path)
+    try:
+        return fsspec.core.url_to_fs(text, **(storage_options or {}))
+    except ImportError as exc:
+        hint = " (pip install 'scaleout[emr]')" if text.startswith(("s3://", "s3a://")) else ""
+        raise StorageError(f"cannot open {text!r}: {exc}{hint}") from None
+    except ValueError as exc:
+        raise StorageError(f"cannot open {text!r}: {exc}") from None
+
+
+def exists(path: str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> bool:
+    """Whether a file or directory exists at ``path`` (a local path or a URL)."""
+    if not is_url(path):
+        return os.path.exists(local_path(path))
+    fs, fs_path = filesystem(path, storage_options)
+    with storage_errors("checking", path):
+        return bool(fs.exists(fs_path))
+
+
+def read_bytes(
+    path: str | os.PathLike[str], storage_options: dict[str, Any] | None = None
+) -> bytes:
+    """The content of the file at ``path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file there.
+    StorageError
+        When the filesystem cannot be reached or read.
+    """
+    text = os.fspath(path)
+    if not is_url(text):
+        with open(local_path(text), "rb") as fh:
+            return fh.read()
+    fs, fs_path = filesystem(text, storage_options)
+    with storage_errors("reading", text):
+        if not fs.isfile(fs_path):
+            raise FileNotFoundError(f"no file at {text!r}")
+        return bytes(fs.cat_file(fs_path))
+
+
+@contextlib.contextmanager
+def local_output(
+    path: str | os.PathLike[str],
+    *,
+    suffix: str = "",
+    storage_options: dict[str, Any] | None = None,
+) -> Iterator[str]:
+    """A local temporary file to write; on success it becomes ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The destination: a local path or an fsspec URL.
+    suffix : str
+        Suffix of the temporary file's name.
+    storage_options : dict, optional
+        Passed to the fsspec filesystem of a URL.
+
+    Yields
+    ------
+    str
+        The local file to write. On an exception inside the block it is
+        deleted and nothing is published.
+
+    Raises
+    ------
+    StorageError
+        When the destination's filesystem is unavailable (checked before the
+        block runs) or the upload fails.
+    """
+    text = local_path(path)
+    remote = filesystem(text, storage_options) if is_url(text) else None
+    directory = None if remote else os.path.dirname(os.path.abspath(text))
+    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(handle)
+    try:
+        yield tmp
+        if remote is None:
+            os.replace(tmp, text)
+        else:
+            _upload(tmp, text, *remote)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(
+    path: str | os.PathLike[str], text: str, storage_options: dict[str, Any] | None = None
+) -> str:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`local_output`); return ``path``."""
+    with local_output(path, suffix=".txt", storage_options=storage_options) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return os.fspath(path)
+
+
+def _upload(local: str, url: str, fs: Any, fs_path: str) -> None:
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    with storage_errors("writing", url):
+        if ATOMIC_UPLOAD_PROTOCOLS.intersection(protocols):
+            fs.put_file(local, fs_path)
+            return
+        staging = f"{fs_path}.tmp-{uuid.uuid4().hex[:12]}"
+        try:
+            fs.put_file(local, staging)
+            fs.mv(staging, fs_path)
+        finally:
+            with contextlib.suppress(OSError):
+                if fs.exists(staging):
+                    fs.rm_file(staging)
+
+
+@contextlib.contextmanager
+def storage_errors(action: str, path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a filesystem's failures (permissions, network, no bucket) into one clear line."""
+    try:
+        yield
+    except FileNotFoundError:
+        if action == "reading":
+            raise
+        raise StorageError(
+            f"{action} {os.fspath(path)!r} failed: no such bucket or directory"
+        ) from None
+    except (OSError, ValueError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"{action} {os.fspath(path)!r} failed: {detail}") from exc
