@@ -240,9 +240,11 @@ class _Suite:
         return engine.run_peer(algorithm, case.params, case.task, data)
 
     # --------------------------------------------------------------- engines
-    def warm_up(self, engine: Engine) -> float:
+    def warm_up(self, engine: Engine, startup: dict[str, Any]) -> float:
         """Every algorithm once through scaleout (loads the engine's code on every
         process; on Spark the MLlib classes the peer uses too), the peer once (its imports).
+
+        A peer that fails here is noted in ``startup`` and fails again, recorded, in its cases.
         """
         begin = time.perf_counter()
         peer_done = not self.s.peers
@@ -255,6 +257,9 @@ class _Suite:
                     peer_done = True
                 except PeerUnavailable:
                     pass
+                except Exception as exc:
+                    startup["warmup_peer_error"] = f"{type(exc).__name__}: {exc}"[:300]
+                    peer_done = True
         return time.perf_counter() - begin
 
     def run_engine(self, name: str, import_cache: dict[str, float]) -> dict[str, Any]:
@@ -266,7 +271,7 @@ class _Suite:
             startup["import_s"] = import_cache[engine.backend]
             startup["start_s"] = engine.start()
             with config_context(**self._config(engine)):
-                startup["warmup_s"] = self.warm_up(engine)
+                startup["warmup_s"] = self.warm_up(engine, startup)
             startup.update(engine.details)
             _say(
                 self.progress,
