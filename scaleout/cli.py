@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--quick",
         action="store_true",
-        help="small sizes (1e4, 1e5; budget 8MiB), no Spark standalone: a few minutes",
+        help="small sizes (1e4, 5e4; budget 4MiB), no Spark standalone: a few minutes",
     )
     bench.add_argument("--sizes", help="comma-separated row counts, e.g. 1e5,1e6,4e6")
     bench.add_argument("--engines", help="comma-separated subset of " + ", ".join(_bench_engines()))

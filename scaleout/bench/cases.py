@@ -122,10 +122,10 @@ class Preset:
 #: = 640 MB), every engine.
 FULL = Preset((100_000, 1_000_000, 4_000_000), ENGINES, 512 << 20, 600.0)
 
-#: ``scaleout bench --quick``: two small sizes, the larger over an 8 MiB budget
-#: (100,000 x 20 float64 = 16 MB), the engines that start in seconds.
+#: ``scaleout bench --quick``: two small sizes, the larger over a 4 MiB budget
+#: (50,000 x 21 float64 = 8.0 MiB; 10,000 rows = 1.6 MiB), the engines that start in seconds.
 QUICK = Preset(
-    (10_000, 100_000), ("sklearn", "dask-local", "dask-cluster", "spark-local"), 8 << 20, 60.0
+    (10_000, 50_000), ("sklearn", "dask-local", "dask-cluster", "spark-local"), 4 << 20, 60.0
 )
 
 _UNITS = {

@@ -181,6 +181,8 @@ class SparkLocalEngine(Engine):
         from pyspark.sql import SparkSession
 
         begin = time.perf_counter()
+        # the JVM binds to loopback anyway (LOCAL_DEFAULTS); this only quiets its warning
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         self._started_session = SparkSession.getActiveSession() is None
         spark = self.session()
         self.details = {"master": spark.sparkContext.master, "spark": spark.version}

@@ -41,6 +41,19 @@ def _value(row: dict[str, Any], key: str) -> float | None:
     return row.get(key)
 
 
+def _shade_over_budget(ax: Any, report: dict[str, Any]) -> None:
+    """Grey the sizes whose data is over the memory budget (scikit-learn skipped there)."""
+    sizes = sorted({(d["rows"], d["over_budget"]) for d in report["datasets"]})
+    inside = [rows for rows, over in sizes if not over]
+    over = [rows for rows, over in sizes if over]
+    if not over:
+        return
+    left = (max(inside) * min(over)) ** 0.5 if inside else min(over) / 2
+    limits = ax.get_xlim()
+    ax.axvspan(left, limits[1], color="0.9", zorder=0, label="data over the memory budget")
+    ax.set_xlim(limits)
+
+
 def _grid(plt: Any, algorithms: list[str]) -> tuple[Any, list[Any]]:
     cols = min(3, len(algorithms))
     nrows = -(-len(algorithms) // cols)
@@ -98,6 +111,7 @@ def _throughput(plt: Any, report: dict[str, Any], path: Path) -> str:
             scans.sort()
             ax.plot(*zip(*scans, strict=True), "k:", label="pyarrow scan (one pass)")
         ax.set(xscale="log", yscale="log", title=algorithm, xlabel="rows", ylabel="rows / s")
+        _shade_over_budget(ax, report)
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("Fit throughput (higher is better; peers dashed)", y=1.0)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
@@ -156,6 +170,7 @@ def _memory(plt: Any, report: dict[str, Any], path: Path) -> str:
         if size:
             ax.plot(*zip(*size, strict=True), "k:", label="data (float64 X + y)")
         ax.set(xscale="log", yscale="log", title=algorithm, xlabel="rows", ylabel="peak RSS, MiB")
+        _shade_over_budget(ax, report)
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle("Peak RSS of all processes of the engine (driver + workers + JVMs)", y=1.0)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
