@@ -169,6 +169,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         max_case_seconds=args.max_case_seconds or preset.max_case_seconds,
         data_dir=args.data_dir,
         spark_executor_memory=args.spark_executor_memory,
+        warmup=args.warmup or preset.warmup,
         extra={"preset": "quick" if args.quick else "full"},
     )
     report = run_suite(settings, progress=lambda line: print(line, file=sys.stderr, flush=True))
@@ -261,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data-dir", help="keep and reuse the generated Parquet data here")
     bench.add_argument(
         "--spark-executor-memory", default="3g", help="Spark standalone executor memory (3g)"
+    )
+    bench.add_argument(
+        "--warmup",
+        choices=["all", "one", "none"],
+        help="fit every algorithm (all; default), the first (one; --quick) or none once on "
+        "2,000 rows before an engine's cases",
     )
     bench.add_argument("--out", default="bench-output", help="output directory (bench-output)")
     bench.add_argument("--no-plots", action="store_true", help="no PNG plots")

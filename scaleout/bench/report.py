@@ -289,7 +289,8 @@ def markdown(report: dict[str, Any]) -> str:
         + ", ".join(f"{n:,}" for n in s["sizes"])
         + f" rows x {s['features']} features; memory budget "
         f"{format_bytes(s['memory_budget'])} (scaleout's `memory_budget`; scikit-learn is skipped "
-        f"above it); {s['workers']} workers; best of {s['repeats']}. Settings on every engine: "
+        f"above it); {s['workers']} workers; best of {s['repeats']}; warm-up: "
+        f"{s.get('warmup', 'all')} algorithm(s). Settings on every engine: "
         + "; ".join(
             f"{a}({', '.join(f'{k}={val}' for k, val in p.items())})"
             for a, p in s["params"].items()

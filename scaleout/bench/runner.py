@@ -65,6 +65,9 @@ class SuiteSettings:
         Keep (and reuse) the generated data here instead of a temporary directory.
     spark_executor_memory : str
         Executor (and worker) memory of the Spark standalone cluster.
+    warmup : {"all", "one", "none"}
+        Before an engine's cases, fit every algorithm (or only the first) once on
+        2,000 rows through scaleout, and the peer once.
     """
 
     sizes: tuple[int, ...] = _cases.FULL.sizes
@@ -79,6 +82,7 @@ class SuiteSettings:
     sample_rows: int = 100_000
     data_dir: str | None = None
     spark_executor_memory: str = "3g"
+    warmup: str = "all"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -248,7 +252,8 @@ class _Suite:
         """
         begin = time.perf_counter()
         peer_done = not self.s.peers
-        for algorithm in self.s.algorithms:
+        count = {"all": len(self.s.algorithms), "one": 1, "none": 0}[self.s.warmup]
+        for algorithm in self.s.algorithms[:count]:
             data = self.data[(_cases.ALGORITHMS[algorithm].data, WARMUP_ROWS)]
             self.scaleout_fit(engine, algorithm, data)
             if not peer_done:
@@ -404,6 +409,7 @@ def run_suite(
             "max_case_seconds": settings.max_case_seconds,
             "sample_rows": settings.sample_rows,
             "spark_executor_memory": settings.spark_executor_memory,
+            "warmup": settings.warmup,
             "data_dir": settings.data_dir,
             **settings.extra,
         },
