@@ -54,6 +54,27 @@ def _shade_over_budget(ax: Any, report: dict[str, Any]) -> None:
     ax.set_xlim(limits)
 
 
+def _engine_line(ax: Any, report: dict[str, Any], engine: str, algorithm: str, key: str) -> None:
+    x, y = _series(report, engine, "scaleout", algorithm, key)
+    if x:
+        ax.plot(x, y, "o-", color=COLORS.get(engine), label=f"scaleout {engine}")
+
+
+def _log_axes(ax: Any, report: dict[str, Any], algorithm: str, ylabel: str) -> None:
+    ax.set(xscale="log", yscale="log", title=algorithm, xlabel="rows", ylabel=ylabel)
+    _shade_over_budget(ax, report)
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _finish(plt: Any, fig: Any, axes: list[Any], title: str, path: Path) -> str:
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    _legend(fig, axes)
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
 def _grid(plt: Any, algorithms: list[str]) -> tuple[Any, list[Any]]:
     cols = min(3, len(algorithms))
     nrows = -(-len(algorithms) // cols)
@@ -87,9 +108,7 @@ def _throughput(plt: Any, report: dict[str, Any], path: Path) -> str:
     scan_data = {r["algorithm"]: r["data"] for r in report["results"] if r["algorithm"]}
     for ax, algorithm in zip(axes, s["algorithms"], strict=False):
         for engine in s["engines"]:
-            x, y = _series(report, engine, "scaleout", algorithm, "rows_per_s")
-            if x:
-                ax.plot(x, y, "o-", color=COLORS.get(engine), label=f"scaleout {engine}")
+            _engine_line(ax, report, engine, algorithm, "rows_per_s")
             if s["peers"]:
                 x, y = _series(report, engine, ENGINE_PEER[engine], algorithm, "rows_per_s")
                 if x:
@@ -110,15 +129,8 @@ def _throughput(plt: Any, report: dict[str, Any], path: Path) -> str:
         if scans:
             scans.sort()
             ax.plot(*zip(*scans, strict=True), "k:", label="pyarrow scan (one pass)")
-        ax.set(xscale="log", yscale="log", title=algorithm, xlabel="rows", ylabel="rows / s")
-        _shade_over_budget(ax, report)
-        ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle("Fit throughput (higher is better; peers dashed)", y=1.0)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    _legend(fig, axes)
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+        _log_axes(ax, report, algorithm, "rows / s")
+    return _finish(plt, fig, axes, "Fit throughput (higher is better; peers dashed)", path)
 
 
 def _speedup(plt: Any, report: dict[str, Any], path: Path) -> str:
@@ -162,22 +174,14 @@ def _memory(plt: Any, report: dict[str, Any], path: Path) -> str:
     kinds = {r["algorithm"]: r["data"] for r in report["results"] if r["algorithm"]}
     for ax, algorithm in zip(axes, s["algorithms"], strict=False):
         for engine in s["engines"]:
-            x, y = _series(report, engine, "scaleout", algorithm, "peak")
-            if x:
-                ax.plot(x, y, "o-", color=COLORS.get(engine), label=f"scaleout {engine}")
+            _engine_line(ax, report, engine, algorithm, "peak")
         ax.axhline(budget, color="black", ls="--", lw=1, label="memory budget")
         size = sorted(nbytes.get(kinds.get(algorithm), []))
         if size:
             ax.plot(*zip(*size, strict=True), "k:", label="data (float64 X + y)")
-        ax.set(xscale="log", yscale="log", title=algorithm, xlabel="rows", ylabel="peak RSS, MiB")
-        _shade_over_budget(ax, report)
-        ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle("Peak RSS of all processes of the engine (driver + workers + JVMs)", y=1.0)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    _legend(fig, axes)
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+        _log_axes(ax, report, algorithm, "peak RSS, MiB")
+    title = "Peak RSS of all processes of the engine (driver + workers + JVMs)"
+    return _finish(plt, fig, axes, title, path)
 
 
 def write_plots(report: dict[str, Any], out: str | os.PathLike[str]) -> dict[str, str]:

@@ -151,6 +151,9 @@ def write_report(report: dict[str, Any], out: str | os.PathLike[str]) -> dict[st
     return {k: str(v) for k, v in paths.items()}
 
 
+_WARMUP = {"all": "every algorithm", "one": "the first algorithm only", "none": "none"}
+
+
 def _num(value: float | None, digits: int = 2) -> str:
     if value is None:
         return "n/a"
@@ -290,7 +293,7 @@ def markdown(report: dict[str, Any]) -> str:
         + f" rows x {s['features']} features; memory budget "
         f"{format_bytes(s['memory_budget'])} (scaleout's `memory_budget`; scikit-learn is skipped "
         f"above it); {s['workers']} workers; best of {s['repeats']}; warm-up: "
-        f"{s.get('warmup', 'all')} algorithm(s). Settings on every engine: "
+        f"{_WARMUP[s.get('warmup', 'all')]}. Settings on every engine: "
         + "; ".join(
             f"{a}({', '.join(f'{k}={val}' for k, val in p.items())})"
             for a, p in s["params"].items()
