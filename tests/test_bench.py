@@ -106,25 +106,6 @@ def test_bench_failing_peer_is_recorded_and_the_suite_goes_on(tmp_path, monkeypa
     assert "peer exploded" in report["startup"][0]["warmup_peer_error"]
 
 
-def test_bench_spark_local_on_the_shared_session(spark, tmp_path):
-    report = run_suite(
-        SuiteSettings(
-            sizes=(2000,),
-            engines=("spark-local",),
-            algorithms=("LinearRegression",),
-            memory_budget=1 << 30,
-        ),
-        progress=None,
-    )
-    rows = {r["impl"]: r for r in report["results"]}
-    for impl in ("scaleout", "pyspark.ml"):
-        assert rows[impl]["status"] == "ok", rows[impl]
-        assert rows[impl]["quality"] > 0.99
-        assert rows[impl]["peak_rss"]["jvm"] > 0  # the driver JVM is a child of this process
-    assert rows["scaleout"]["ratios"]["vs_peer"] > 0
-    assert not spark.sparkContext._jsc.sc().isStopped()  # the shared session is not stopped
-
-
 def test_memory_sampler_counts_child_processes():
     code = "import time; block = bytearray(200_000_000); print('ready', flush=True); time.sleep(5)"
     with MemorySampler(interval=0.02) as mem:
