@@ -7,7 +7,7 @@ EXTRAS ?= dev,plot,dask,spark,emr
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: install java demo test test-slow test-spark35 lint bench clean
+.PHONY: install java demo test test-slow test-spark35 lint bench bench-quick bench-full clean
 
 install: java $(VENV)/.installed-$(EXTRAS)
 
@@ -57,5 +57,18 @@ bench: install
 	$(PY) benchmarks/bench_sklearn_overhead.py
 	$(PY) benchmarks/bench_dask.py
 
+# The benchmark suite (issue 6): `scaleout bench`. Quick: a few minutes, into bench-quick/.
+# Full: 1e5, 1e6 and 4e6 rows on all five engines with the peers (~30 min on 2 cores),
+# into benchmarks/results/ (suite.json, suite.md, suite-*.png). Run it on a quiet machine.
+BENCH_EXTRAS = dev,plot,dask,spark,emr,bench
+
+bench-quick:
+	$(MAKE) install EXTRAS=$(BENCH_EXTRAS)
+	$(VENV)/bin/scaleout bench --quick --out bench-quick
+
+bench-full:
+	$(MAKE) install EXTRAS=$(BENCH_EXTRAS)
+	$(PY) benchmarks/run_suite.py --out benchmarks/results
+
 clean:
-	rm -rf $(VENV) $(VENV35) demo-output .pytest_cache
+	rm -rf $(VENV) $(VENV35) demo-output bench-quick .pytest_cache

@@ -34,7 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
+
+from scaleout.bench.peers import dask_ml_arrays, scan_to_numpy
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -45,22 +46,12 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
+FEATURES = [f"x{j}" for j in range(20)]
+
+
 def raw_scan(files: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    table = pq.read_table(files)
-    names = [c for c in table.column_names if c != "y"]
-    X = np.empty((table.num_rows, len(names)), order="F")
-    for j, name in enumerate(names):
-        X[:, j] = table.column(name).to_numpy()
-    return X, table.column("y").to_numpy()
-
-
-def dask_ml_array(path: str) -> tuple[object, object]:
-    import dask.dataframe as dd
-
-    frame = dd.read_parquet(path)
-    columns = [c for c in frame.columns if c != "y"]
-    array = frame[[*columns, "y"]].to_dask_array(lengths=True)
-    return array[:, :-1], array[:, -1]
+    """The whole dataset into NumPy with pyarrow (the peer code of ``scaleout bench``)."""
+    return scan_to_numpy(files, FEATURES, "y")
 
 
 def run_speed(rows: int, tmp: str) -> list[dict[str, object]]:
@@ -154,7 +145,7 @@ def run_speed(rows: int, tmp: str) -> list[dict[str, object]]:
         if peer is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                dX, dy = dask_ml_array(info.path)
+                dX, dy = dask_ml_arrays(info.path, FEATURES, "y")
                 if unsupervised:
                     dX = dX[:, :20]
                 t_peer, _ = timed(
@@ -245,7 +236,7 @@ def run_cluster(rows: int, tmp: str) -> list[dict[str, object]]:
                 t_ours, _ = timed(lambda o=ours, d=ds: o.fit(d))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                dX, dy = dask_ml_array(info.path)
+                dX, dy = dask_ml_arrays(info.path, FEATURES, "y")
                 dX, dy = dX.persist(), dy.persist()  # peers get their data in memory first
                 t_peer, _ = timed(
                     lambda p=peer, a=dX, b=dy, u=unsupervised: p.fit(a) if u else p.fit(a, b)

@@ -30,23 +30,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import sklearn
 from sklearn import cluster, decomposition, linear_model, tree
 
 import scaleout as so
+from scaleout.bench.peers import scan_to_numpy
 from scaleout.datasets import make_classification
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def pyarrow_baseline(files: list[str], columns: list[str], target: str) -> tuple:
-    """The physical limit: read_table + per-column to_numpy (column-major X, and y)."""
-    table = pq.read_table(files[0] if len(files) == 1 else files, columns=[*columns, target])
-    X = np.empty((table.num_rows, len(columns)), order="F")
-    for j, name in enumerate(columns):
-        X[:, j] = table.column(name).to_numpy()
-    return X, table.column(target).to_numpy()
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
@@ -131,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [
             compare(
                 "read Parquet -> NumPy",
-                lambda: pyarrow_baseline(info.files, columns, "y"),
+                lambda: scan_to_numpy(info.files, columns, "y"),
                 dataset.to_numpy,
                 args.repeats,
             )

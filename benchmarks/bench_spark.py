@@ -49,46 +49,20 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
 
 
 # ----------------------------------------------------------------- hand-written
-def handwritten(spark: Any, path: str, kind: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """What a pyspark.ml user writes for the same model, ending with NumPy arrays."""
-    from pyspark.ml import classification, clustering, feature, regression
-    from pyspark.sql import functions as F
+NAMES = {
+    "linear": "LinearRegression",
+    "logistic": "LogisticRegression",
+    "tree": "DecisionTreeClassifier",
+    "kmeans": "KMeans",
+    "pca": "PCA",
+}
 
-    frame = spark.read.parquet(path)
-    names = [c for c in frame.columns if c != "y"]
-    data = feature.VectorAssembler(inputCols=names, outputCol="features").transform(
-        frame.withColumn("label", F.col("y").cast("double"))
-    )
-    if kind == "linear":
-        model = regression.LinearRegression(
-            solver="normal", regParam=0.0, standardization=False
-        ).fit(data)
-        return {"coef": model.coefficients.toArray(), "intercept": model.intercept}
-    if kind == "logistic":
-        n = data.count()  # sklearn's objective: regParam = 1 / (C * n)
-        model = classification.LogisticRegression(
-            regParam=1.0 / (settings["C"] * n),
-            standardization=False,
-            maxIter=settings["max_iter"],
-            tol=settings["tol"],
-            family="binomial",
-        ).fit(data)
-        return {"coef": model.coefficients.toArray(), "intercept": model.intercept}
-    if kind == "tree":
-        model = classification.DecisionTreeClassifier(
-            maxDepth=settings["max_depth"], maxBins=256
-        ).fit(data)
-        return {"nodes": model.numNodes, "model": model}
-    if kind == "kmeans":
-        model = clustering.KMeans(k=settings["n_clusters"], seed=0, maxIter=300, tol=1e-4).fit(data)
-        return {
-            "centers": np.array([c for c in model.clusterCenters()]),
-            "cost": model.summary.trainingCost,
-        }
-    if kind == "pca":
-        model = feature.PCA(k=settings["n_components"], inputCol="features").fit(data)
-        return {"pc": model.pc.toArray(), "ratio": model.explainedVariance.toArray()}
-    raise ValueError(kind)
+
+def handwritten(spark: Any, path: str, kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """What a pyspark.ml user writes for the same model (``scaleout bench``'s peer code)."""
+    from scaleout.bench.peers import pyspark_ml
+
+    return pyspark_ml(spark, path, NAMES[kind], settings)
 
 
 # --------------------------------------------------------------------- scaleout

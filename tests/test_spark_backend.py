@@ -606,3 +606,29 @@ def test_progress_lines(spark, data, capsys, monkeypatch):
     with so.config_context(progress=True):
         so.LogisticRegression(backend="spark").fit(X, y)
     assert "[scaleout spark] LogisticRegression: job" in capsys.readouterr().err
+
+
+def test_bench_spark_local_on_the_shared_session(spark, tmp_path):
+    """``scaleout bench``'s spark-local engine on the test run's session (kept open).
+
+    Here rather than in test_bench.py: the session fixture must be created after
+    test_clusters.py, whose ``connect(None)`` stops a ``local[2]`` session.
+    """
+    from scaleout.bench.runner import SuiteSettings, run_suite
+
+    report = run_suite(
+        SuiteSettings(
+            sizes=(2000,),
+            engines=("spark-local",),
+            algorithms=("LinearRegression",),
+            memory_budget=1 << 30,
+        ),
+        progress=None,
+    )
+    rows = {r["impl"]: r for r in report["results"]}
+    for impl in ("scaleout", "pyspark.ml"):
+        assert rows[impl]["status"] == "ok", rows[impl]
+        assert rows[impl]["quality"] > 0.99
+        assert rows[impl]["peak_rss"]["jvm"] > 0  # the driver JVM is a child of this process
+    assert rows["scaleout"]["ratios"]["vs_peer"] > 0
+    assert not spark.sparkContext._jsc.sc().isStopped()  # the shared session is not stopped
