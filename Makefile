@@ -2,7 +2,7 @@
 # Both create the virtualenv and install what they need on first use.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-EXTRAS ?= dev,plot,dask,spark,emr
+EXTRAS ?= dev,plot,dask,spark,emr,bench
 # The demo reads MNIST IDX files from $SCALEOUT_MNIST_DIR; default: the shared copy when present
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
@@ -60,7 +60,7 @@ bench: install
 # The benchmark suite (issue 6): `scaleout bench`. Quick: a few minutes, into bench-quick/.
 # Full: 1e5, 1e6 and 4e6 rows on all five engines with the peers (~30 min on 2 cores),
 # into benchmarks/results/ (suite.json, suite.md, suite-*.png). Run it on a quiet machine.
-BENCH_EXTRAS = dev,plot,dask,spark,emr,bench
+BENCH_EXTRAS = $(EXTRAS)
 
 bench-quick:
 	$(MAKE) install EXTRAS=$(BENCH_EXTRAS)
