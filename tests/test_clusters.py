@@ -344,10 +344,9 @@ def test_worker_dying_on_start(tmp_path):
 
 
 # --------------------------------------------------------------------------- Spark standalone
-# Marked slow (`make test-slow`): the Spark part of this module (cluster up, spark-submit,
-# seven fits through so.connect, cluster down) took 4.6 and 5.3 minutes of wall time in two
-# runs on the 2-core CI-like machine (shared, load average 7-10), over the ~3 minutes
-# `make test` can spare.
+# The Spark part of this module (cluster up, spark-submit, seven fits through so.connect,
+# cluster down) takes about 2 minutes on a quiet 2-core machine (4.6-5.3 minutes when the
+# machine was shared by other jobs, load average 7-10); it runs in `make test`.
 
 
 def _spark_backend_reason() -> str | None:
@@ -372,7 +371,6 @@ def spark_cluster(tmp_path_factory):
         stop_cluster(state_dir, "spark", holder["procs"])
 
 
-@pytest.mark.slow
 def test_spark_cluster_up_status(spark_cluster):
     from scaleout.clusters.spark import master_json
 
@@ -387,7 +385,6 @@ def test_spark_cluster_up_status(spark_cluster):
     assert again.returncode == 2 and "already up" in again.stderr
 
 
-@pytest.mark.slow
 def test_spark_submit_logistic_regression(spark_cluster, parquet, tmp_path):
     """`scaleout submit` of a LogisticRegression job on the cluster (before any session of
     this process holds the cluster's cores)."""
@@ -440,7 +437,6 @@ def spark_connected(spark_cluster):
         connect(None)  # stops this process's session on the cluster
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_spark_cluster_fits(spark_connected, cluster_data, name):
     with so.config_context(progress=False):
@@ -451,7 +447,6 @@ def test_spark_cluster_fits(spark_connected, cluster_data, name):
         assert step.fit_stats_["spark_master"] == spark_connected["address"]
 
 
-@pytest.mark.slow
 def test_spark_cluster_ran_the_session(spark_connected):
     """The fits' session is an application of the master, with executors on both workers."""
     from scaleout.backends.spark.session import get_session
@@ -464,7 +459,6 @@ def test_spark_cluster_ran_the_session(spark_connected):
     assert apps[0]["cores"] == 2  # one core of each of the two workers
 
 
-@pytest.mark.slow
 def test_spark_down_leaves_nothing(spark_cluster):
     state_dir, _ = spark_cluster
     connect(None)  # stop the session while its master is still up
