@@ -422,6 +422,29 @@ def test_regressors_check_rows_inside_the_fit(spark, data, tmp_path):
         so.LinearRegression(backend="spark").fit(path, "y")
 
 
+def test_pca_is_one_gramian_pass_checked_inside_it(spark, data, tmp_path):
+    """PCA: one full MLlib Gramian pass, exact even far from the origin."""
+    from scaleout.demo import write_parquet
+
+    X, y = data["wine"]
+    X = X + 1e6  # means far larger than the spread: the shift keeps the covariance exact
+    path = write_parquet(X, y, tmp_path / "far.parquet")
+    model = so.PCA(3, backend="spark").fit(so.read_parquet(path, target="y"))
+    # svd_solver="full" centres before the SVD; scikit-learn's "auto" picks covariance_eigh
+    # here, whose X'X - n mean mean' loses ~1e-3 to cancellation at this offset.
+    ref = decomposition.PCA(3, svd_solver="full").fit(X)
+    assert model.fit_stats_["data_check"] == "in the fit"
+    assert model.fit_stats_["spark_jobs"] <= 4  # one full pass; the others read a row
+    assert_allclose(model.explained_variance_, ref.explained_variance_, rtol=1e-6)
+    assert_allclose(model.components_, ref.components_, atol=1e-6)
+    assert_allclose(model.mean_, ref.mean_, rtol=1e-12)
+    bad = X.copy()
+    bad[40, 6] = np.nan
+    path = write_parquet(bad, y, tmp_path / "nan.parquet")
+    with pytest.raises(DataError, match=r"NaN: column 'x6' \(feature 6\) has 1 NaN"):
+        so.PCA(3, backend="spark").fit(so.read_parquet(path, target="y"))
+
+
 def test_string_column_and_missing_target_are_named(spark):
     sdf = _frame(spark, a=[1.0, 2.0, 3.0, 4.0], colour=["r", "g", "b", "r"], y=[0, 1, 0, 1])
     with pytest.raises(NonNumericDataError, match="'colour'"):

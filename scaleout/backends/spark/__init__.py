@@ -105,7 +105,6 @@ class SparkBackend(Backend):
                 class_weight=params.get("class_weight") if algorithm.weights else None,
                 moments=algorithm.moments,
                 check_in_fit=True,
-                cache=algorithm.cache_input,
             )
             checked = time.perf_counter()
             try:

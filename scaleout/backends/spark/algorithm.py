@@ -30,15 +30,11 @@ class Algorithm:
         Whether the fit needs the column means and variances.
     weights : bool
         Whether ``sample_weight`` / ``class_weight`` become a weight column.
-    cache_input : bool
-        Whether the checked columns are cached for the fit: for MLlib
-        estimators that scan their input several times without caching it.
     """
 
     label: ClassVar[str | None] = None
     moments: ClassVar[bool] = False
     weights: ClassVar[bool] = False
-    cache_input: ClassVar[bool] = False
 
     def stage(
         self, params: dict[str, Any], prepared: Prepared, features: str, n_features: int

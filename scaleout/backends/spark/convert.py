@@ -312,7 +312,8 @@ def prepare(
     cache : bool, default False
         Keep the selected float64 columns in Spark's cache (memory, spilling
         to disk), filled by the aggregation job: for fits whose MLlib
-        estimator scans its input more than once without caching it (PCA).
+        estimator scans its input more than once without caching it (the
+        PCA step of a pipeline: MLlib's PCA, then the final estimator).
         Release it with :func:`release`.
 
     Returns
@@ -374,8 +375,8 @@ def _check_and_assemble(
     label, has_weights, moments = checks.label, checks.has_weights, checks.moments
 
     names = list(dataset.feature_names)
-    if check_in_fit and label == "value" and not moments and not has_weights:
-        unscanned = _prepare_unscanned(base, dataset, raw)
+    if check_in_fit and label in ("value", None) and not moments and not has_weights:
+        unscanned = _prepare_unscanned(base, dataset, raw, label)
         if unscanned is not None:
             return unscanned
 
@@ -441,22 +442,30 @@ def release(prepared: Prepared) -> None:
         cached.unpersist()
 
 
-def _prepare_unscanned(base: Any, dataset: Dataset, raw: list[str]) -> Prepared | None:
-    """A regressor's frame whose target raises on a bad row (no job of its own).
+def _prepare_unscanned(
+    base: Any, dataset: Dataset, raw: list[str], label: str | None
+) -> Prepared | None:
+    """A frame whose rows raise when bad, for a fit that reads every row (no job of its own).
 
-    Every fit reads each row's target, so a ``raise_error`` in the target's
-    expression stops the fit's first scan at the first row with a null, NaN
-    or infinite value; :func:`diagnose_bad_rows` then names the column.
-    None when the row count is not known without a scan.
+    A regressor reads each row's target, an unsupervised fit each row's first
+    feature: a ``raise_error`` in that column's expression stops the fit's
+    first scan at the first row with a null, NaN or infinite value;
+    :func:`diagnose_bad_rows` then names the column. None when the row count
+    is not known without a scan.
     """
     n_rows = dataset.n_rows
     if n_rows is None:
         return None
     if n_rows == 0:
         raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
-    bad = f"({_bad_row(raw)} OR {_not_finite(TARGET)})"
+    if label == "value":
+        bad = f"({_bad_row(raw)} OR {_not_finite(TARGET)})"
+        guard, name, rest = TARGET, LABEL, raw
+    else:
+        bad = _bad_row(raw)
+        guard, name, rest = raw[0], raw[0], raw[1:]
     guarded = base.selectExpr(
-        *raw, f"CASE WHEN {bad} THEN raise_error('{BAD_ROW_MARKER}') ELSE {TARGET} END AS {LABEL}"
+        *rest, f"CASE WHEN {bad} THEN raise_error('{BAD_ROW_MARKER}') ELSE {guard} END AS {name}"
     )
     prepared = Prepared(
         frame=_assemble(guarded, raw, None),
@@ -465,10 +474,10 @@ def _prepare_unscanned(base: Any, dataset: Dataset, raw: list[str]) -> Prepared 
         feature_names=list(dataset.feature_names),
         source=dataset.source,
         weight_sum=float(n_rows),
-        label_kind="value",
+        label_kind=label,
     )
     prepared.extra["unchecked"] = base
-    prepared.extra["target"] = dataset.target
+    prepared.extra["target"] = dataset.target if label == "value" else None
     return prepared
 
 
@@ -484,7 +493,11 @@ def diagnose_bad_rows(prepared: Prepared, error: BaseException) -> None:
     if base is None or BAD_ROW_MARKER not in str(error):
         return
     _raise_for_bad_features(base, prepared.feature_names, prepared.source)
-    bad_y = base.selectExpr(f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END)").first()[0]
+    if prepared.extra.get("target") is None:
+        bad_y = 0
+    else:
+        count = f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END)"
+        bad_y = base.selectExpr(count).first()[0]
     if not bad_y:  # every value is finite: a row's sum overflowed float64
         raise DataError(
             f"Input X has values too large for float64 arithmetic (a row's sum overflows) "

@@ -1,8 +1,15 @@
-"""PCA on Spark MLlib (``pyspark.ml.feature.PCA``).
+"""PCA on Spark MLlib.
 
-Spark eigendecomposes the covariance matrix; the column means and variances
-come from the data check's aggregation job, so ``mean_`` and
-``explained_variance_`` need no extra pass.
+A lone PCA fit is one pass: MLlib's ``RowMatrix.computeGramianMatrix`` over
+the rows ``[x - shift, 1]`` gives the column sums, the row count and the
+Gram matrix at once, hence the means and the covariance; the driver
+eigendecomposes the (p x p) covariance as ``pyspark.ml.feature.PCA`` does
+(which needs two passes: column statistics, then the covariance, through
+the same ``RowMatrix``). The shift is the first row, so the sums of squares
+do not cancel when the means are large against the spread. The rows are
+checked inside that pass (``prepare(check_in_fit=True)``). In a pipeline,
+PCA is the ``pyspark.ml.feature.PCA`` stage of a ``pyspark.ml.Pipeline``,
+fed with centred vectors and the moments of the check job.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from ...exceptions import InvalidParameterError
 from .algorithm import Algorithm
 from .models import pca_state, sign_flip
 from .params import pca_k
+from .stats import gramian_moments
 
 if TYPE_CHECKING:
     from .convert import Prepared
@@ -26,8 +34,33 @@ PCA_OUTPUT = "__so_pca"
 class PCAAlgorithm(Algorithm):
     """PCA: ``k`` components of the centred data, signs as scikit-learn."""
 
-    moments = True
-    cache_input = True  # MLlib's PCA scans twice (column stats, then the covariance)
+    def fit(
+        self,
+        spark: Any,
+        params: dict[str, Any],
+        prepared: Prepared,
+        frame: Any,
+        features: str,
+        n_features: int,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One Gramian pass, then the eigendecomposition on the driver."""
+        k = self.k(params, prepared.n_rows, n_features)
+        means, covariance, n_rows = gramian_moments(spark, frame, prepared.raw_columns)
+        eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+        order = np.argsort(eigenvalues)[::-1][:k]
+        eigenvalues = np.clip(eigenvalues, 0.0, None)
+        variances = np.clip(np.diag(covariance), 0.0, None)
+        total = float(variances.sum())
+        ratio = eigenvalues[order] / total if total > 0 else np.zeros(len(order))
+        state = pca_state(
+            eigenvectors[:, order],
+            ratio,
+            params.get("n_components"),
+            means,
+            variances,
+            n_rows,
+        )
+        return state, {"solver": "gramian"}
 
     def k(self, params: dict[str, Any], n_rows: int, n_features: int) -> int:
         """Components Spark computes (all of them for a float ``n_components``)."""
