@@ -24,6 +24,7 @@ from .algorithm import Algorithm
 from .convert import FEATURES
 from .models import kmeans_state
 from .params import KMEANS_SAMPLE_ROWS, kmeans_epsilon, kmeans_n_init
+from .stats import old_vectors
 
 if TYPE_CHECKING:
     from .convert import Prepared
@@ -91,8 +92,7 @@ class KMeansAlgorithm(Algorithm):
             seed = int(random_state.randint(np.iinfo(np.int32).max))
             sample = sample_rows(frame, features, n, n_features, seed)
         jvm = spark.sparkContext._jvm
-        utils = getattr(getattr(jvm.org.apache.spark.ml.util, "DatasetUtils$"), "MODULE$")
-        vectors = utils.columnToOldVector(frame._jdf, features)
+        vectors = old_vectors(spark, frame, features)
         if runs > 1:
             vectors.persist(jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK())
         best: tuple[float, np.ndarray, int] | None = None

@@ -9,7 +9,14 @@ import numpy as np
 
 from ...exceptions import DataError
 
-__all__ = ["gramian_moments"]
+__all__ = ["gramian_moments", "old_vectors"]
+
+
+def old_vectors(spark: Any, frame: Any, column: str) -> Any:
+    """The JVM ``RDD[mllib.linalg.Vector]`` of ``frame``'s vector ``column`` (no Python rows)."""
+    jvm = spark.sparkContext._jvm
+    utils = getattr(getattr(jvm.org.apache.spark.ml.util, "DatasetUtils$"), "MODULE$")
+    return utils.columnToOldVector(frame._jdf, column)
 
 
 def gramian_moments(spark: Any, frame: Any, columns: list[str]) -> tuple[np.ndarray, ...]:
@@ -45,8 +52,7 @@ def gramian_moments(spark: Any, frame: Any, columns: list[str]) -> tuple[np.ndar
     rows = frame.selectExpr(*shifted, "CAST(1.0 AS DOUBLE) AS __so_one")
     vectors = VectorAssembler(inputCols=[*inputs, "__so_one"], outputCol="__so_gv").transform(rows)
     jvm = spark.sparkContext._jvm
-    utils = getattr(getattr(jvm.org.apache.spark.ml.util, "DatasetUtils$"), "MODULE$")
-    rdd = utils.columnToOldVector(vectors._jdf, "__so_gv")
+    rdd = old_vectors(spark, vectors, "__so_gv")
     gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
     size = int(gram.numRows())
     values = json.loads(str(jvm.org.apache.spark.ml.linalg.DenseVector(gram.toArray()).toString()))
