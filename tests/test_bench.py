@@ -119,7 +119,9 @@ def test_memory_sampler_counts_child_processes():
             child.kill()
             child.wait()
     assert mem.peak["workers"] >= 200_000_000
-    assert mem.peak["total"] >= mem.peak["workers"] + mem.peak["driver"] - 1
+    # per-group peaks come from different samples (the child, just forked, briefly shows the
+    # driver's pages): the total's peak bounds each group's, not their sum
+    assert mem.peak["total"] >= max(mem.peak["workers"], mem.peak["driver"])
     assert mem.peak["samples"] >= 3
 
 
