@@ -34,21 +34,11 @@ import sklearn
 from sklearn import cluster, decomposition, linear_model, tree
 
 import scaleout as so
+from scaleout.bench.pairs import paired_times
 from scaleout.bench.peers import scan_to_numpy
 from scaleout.datasets import make_classification
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """Wall seconds and CPU seconds of this process (all its threads) for one call.
-
-    CPU time is much less sensitive than wall time to other programs on a
-    shared machine, so both are reported.
-    """
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def compare(
@@ -58,41 +48,39 @@ def compare(
     repeats: int,
     inner_seconds: Callable[[], float] | None = None,
 ) -> dict[str, object]:
-    """Time baseline and ours in adjacent pairs; report the median of the pair ratios.
+    """Time baseline and ours in adjacent ABBA pairs; report the median of the pair ratios.
 
-    Pairs run in ABBA order so neither side always runs on a warm cache, and
-    each ratio compares two runs seconds apart: slow drifts of a shared
-    machine's speed cancel, which medians of the two sides taken apart do not.
-    ``inner_seconds``, when given, returns the time scaleout spent inside
-    scikit-learn's ``fit`` during its last call: the rest is the wrapper's
-    own cost, measured within the same call and so free of that noise.
+    See :mod:`scaleout.bench.pairs`: each ratio compares two runs seconds
+    apart, so slow drifts of a shared machine's speed cancel. CPU time of
+    this process (all its threads) is much less sensitive than wall time to
+    other programs, so both are reported. ``inner_seconds``, when given,
+    returns the time scaleout spent inside scikit-learn's ``fit`` during its
+    last call: the rest is the wrapper's own cost, measured within the same
+    call and so free of that noise.
     """
-    base_times, our_times, wrapper = [], [], []
-    for i in range(repeats):
-        if i % 2 == 0:
-            base_times.append(timed(baseline))
-            our_times.append(timed(ours))
-        else:
-            our_times.append(timed(ours))
-            base_times.append(timed(baseline))
+    wrapper: list[float] = []
+
+    def ours_and_wrapper() -> None:
+        start = time.perf_counter()
+        ours()
         if inner_seconds is not None:
-            wrapper.append(our_times[-1][0] - inner_seconds())
-    ratios = [o[0] / b[0] for b, o in zip(base_times, our_times, strict=True)]
-    cpu_ratios = [o[1] / b[1] for b, o in zip(base_times, our_times, strict=True)]
-    quartiles = statistics.quantiles(cpu_ratios, n=4) if repeats >= 2 else [cpu_ratios[0]] * 3
+            wrapper.append(time.perf_counter() - start - inner_seconds())
+
+    times = paired_times(baseline, ours_and_wrapper, repeats, cpu_clock=time.process_time)
+    summary = times.summary()
     row = {
         "case": name,
-        "baseline_s": statistics.median(t[0] for t in base_times),
-        "scaleout_s": statistics.median(t[0] for t in our_times),
-        "ratio": statistics.median(ratios),
-        "baseline_cpu_s": statistics.median(t[1] for t in base_times),
-        "scaleout_cpu_s": statistics.median(t[1] for t in our_times),
-        "cpu_ratio": statistics.median(cpu_ratios),
-        "cpu_ratio_q1": quartiles[0],
-        "cpu_ratio_q3": quartiles[2],
+        "baseline_s": summary["baseline_s"],
+        "scaleout_s": summary["ours_s"],
+        "ratio": summary["ratio"],
+        "baseline_cpu_s": summary["cpu_baseline_s"],
+        "scaleout_cpu_s": summary["cpu_ours_s"],
+        "cpu_ratio": summary["cpu_ratio"],
+        "cpu_ratio_q1": summary["cpu_ratio_q1"],
+        "cpu_ratio_q3": summary["cpu_ratio_q3"],
         "wrapper_s": statistics.median(wrapper) if wrapper else None,
-        "baseline_all": base_times,
-        "scaleout_all": our_times,
+        "baseline_all": [(w[0], c[0]) for w, c in zip(times.wall, times.cpu, strict=True)],
+        "scaleout_all": [(w[1], c[1]) for w, c in zip(times.wall, times.cpu, strict=True)],
     }
     if wrapper:
         row["wrapper_fraction"] = row["wrapper_s"] / row["baseline_s"]
@@ -100,7 +88,7 @@ def compare(
     print(
         f"{name:<34} wall {row['baseline_s']:8.3f} / {row['scaleout_s']:8.3f} s "
         f"ratio {row['ratio']:6.3f}   cpu ratio {row['cpu_ratio']:6.3f} "
-        f"[{quartiles[0]:.3f}, {quartiles[2]:.3f}]{extra}",
+        f"[{row['cpu_ratio_q1']:.3f}, {row['cpu_ratio_q3']:.3f}]{extra}",
         flush=True,
     )
     return row

@@ -393,8 +393,9 @@ def test_nan_in_a_feature_column_is_named(spark, data, tmp_path):
         so.LinearRegression().fit(sdf, "y")
 
 
-def test_regressors_check_rows_inside_the_fit(spark, data, tmp_path):
-    """Known row count + a regression target: no check job; the same errors."""
+def test_lone_fits_check_rows_inside_the_fit(spark, data, tmp_path):
+    """Regressors (known row count): no check job; classifiers: a job over the labels
+    only. The rows are checked inside MLlib's first scan, with the same errors."""
     from scaleout.demo import write_parquet
 
     X, y = data["diabetes"]
@@ -405,8 +406,23 @@ def test_regressors_check_rows_inside_the_fit(spark, data, tmp_path):
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-6)
     Xw, yw = data["wine"]
     wine = write_parquet(Xw, yw, tmp_path / "wine.parquet")
-    classifier = so.LogisticRegression(backend="spark").fit(wine, "y")
-    assert classifier.fit_stats_["data_check"] == "own job"  # its classes need the job
+    classifier = so.LogisticRegression(backend="spark", **SPARK_TIGHT).fit(wine, "y")
+    assert classifier.fit_stats_["data_check"] == "in the fit"  # its classes: a label job
+    reference = linear_model.LogisticRegression(**TIGHT).fit(Xw, yw)
+    assert _rel(classifier.coef_, reference.coef_) <= 1e-3
+    np.testing.assert_array_equal(classifier.classes_, reference.classes_)
+    pipeline = so.make_pipeline(so.PCA(2), so.LogisticRegression(), backend="spark").fit(wine, "y")
+    assert pipeline[-1].fit_stats_["data_check"] == "own job"  # one job gives the moments
+
+    bad_w = Xw.copy()
+    bad_w[7, 4] = -np.inf
+    wine_inf = write_parquet(bad_w, yw, tmp_path / "wine_inf.parquet")
+    for estimator in (so.LogisticRegression, so.DecisionTreeClassifier):
+        with pytest.raises(DataError, match=r"infinity: column 'x4' \(feature 4\) has 1 infinite"):
+            estimator(backend="spark").fit(wine_inf, "y")
+    frame = _frame(spark, a=[1.0, 2.0, 3.0, np.nan], b=[1.0, 2.0, 3.0, 4.0], y=["u", "v", "u", "v"])
+    with pytest.raises(DataError, match=r"column 'a' \(feature 0\) has 1 missing \(null\)"):
+        so.DecisionTreeClassifier(backend="spark").fit(frame, "y")
 
     bad = X.copy()
     bad[300, 2] = np.inf

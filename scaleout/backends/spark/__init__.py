@@ -23,7 +23,9 @@ does not report passes over the data: every job reads it at most once per
 stage, and MLlib caches what it iterates over); ``passes``, equal to
 ``spark_jobs``; ``iterations`` (L-BFGS / Lloyd iterations, tree depth);
 ``seconds`` (``prepare_seconds`` for the data check, ``fit_seconds`` for
-MLlib and the conversion); ``spark_master``.
+MLlib and the conversion; ``mllib_seconds``, inside the MLlib estimator's
+``fit``, where one is called); ``data_check`` (``"in the fit"`` or ``"own
+job"``, see :func:`.convert.prepare`); ``spark_master``.
 """
 
 from __future__ import annotations
@@ -167,6 +169,7 @@ class SparkBackend(Backend):
             finally:
                 release(prepared)
         done = time.perf_counter()
+        info["data_check"] = "own job"
         stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
         pca._set_fitted(pca_state, dataset, _Decision(self.name), stats)
         schema = SimpleNamespace(

@@ -16,7 +16,9 @@ Then :func:`prepare` runs one aggregation job (grouped by label for a
 classifier) that counts rows, NaN / infinite / missing values per column,
 the classes with their row counts and weight sums, and, when asked, the
 column means and variances; a bad column is reported by name before any
-fitting. Finally ``VectorAssembler`` builds the feature vector.
+fitting. Finally ``VectorAssembler`` builds the feature vector. A lone fit
+(``check_in_fit``) moves the per-row check into MLlib's first scan: a
+regressor then runs no job of its own, a classifier one over its labels.
 """
 
 from __future__ import annotations
@@ -304,11 +306,13 @@ def prepare(
         Assemble the feature vector from mean-centred columns (needs
         ``moments``).
     check_in_fit : bool, default False
-        For a regressor's target without weights or moments, on data whose
-        row count is known without reading it (Parquet metadata, in-memory
-        arrays): skip the aggregation job and check the rows inside the fit's
-        own first scan instead (see :func:`diagnose_bad_rows`). The same
-        errors are raised, one pass sooner.
+        Check the rows inside the fit's own first scan instead of the
+        aggregation job (see :func:`diagnose_bad_rows`); the same errors are
+        raised. For a regressor's target (or none) without weights or
+        moments, on data whose row count is known without reading it
+        (Parquet metadata, in-memory arrays), there is then no job at all;
+        for a classifier without moments the job reads the label (and weight)
+        column only, for the classes and their counts.
     cache : bool, default False
         Keep the selected float64 columns in Spark's cache (memory, spilling
         to disk), filled by the aggregation job: for fits whose MLlib
@@ -379,9 +383,13 @@ def _check_and_assemble(
         unscanned = _prepare_unscanned(base, dataset, raw, label)
         if unscanned is not None:
             return unscanned
+    # a classifier's rows are checked inside the fit: the job reads the labels only
+    labels_only = check_in_fit and label == "class" and not moments
 
-    assembled = _assemble(base, raw, None)
-    aggregates = ["count(1) AS n", f"sum(CASE WHEN {_bad_row(raw)} THEN 1 ELSE 0 END) AS bad"]
+    assembled = base if labels_only else _assemble(base, raw, None)
+    aggregates = ["count(1) AS n"]
+    if not labels_only:
+        aggregates.append(f"sum(CASE WHEN {_bad_row(raw)} THEN 1 ELSE 0 END) AS bad")
     if has_weights:
         aggregates.append(f"sum({WEIGHT}) AS w")
     if label == "value":
@@ -423,7 +431,12 @@ def _check_and_assemble(
         )
     if label == "class":
         _set_classes(prepared, facts, dataset.target, source, _target_type(dataset))
-    frame = _assemble(base, raw, prepared.means) if checks.centre else assembled
+    if labels_only:
+        frame = _assemble(_guard_rows(base, raw, TARGET), raw, None)
+        prepared.extra["unchecked"] = base
+        prepared.extra["target"] = None
+    else:
+        frame = _assemble(base, raw, prepared.means) if checks.centre else assembled
     weight_expr = F.col(WEIGHT) if has_weights else None
     if label == "class":
         frame, weight_expr = _index_labels(frame, prepared, checks.class_weight, weight_expr)
@@ -459,14 +472,9 @@ def _prepare_unscanned(
     if n_rows == 0:
         raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
     if label == "value":
-        bad = f"({_bad_row(raw)} OR {_not_finite(TARGET)})"
-        guard, name, rest = TARGET, LABEL, raw
+        guarded = _guard_rows(base, raw, TARGET, also=_not_finite(TARGET), name=LABEL)
     else:
-        bad = _bad_row(raw)
-        guard, name, rest = raw[0], raw[0], raw[1:]
-    guarded = base.selectExpr(
-        *rest, f"CASE WHEN {bad} THEN raise_error('{BAD_ROW_MARKER}') ELSE {guard} END AS {name}"
-    )
+        guarded = _guard_rows(base, raw, raw[0])
     prepared = Prepared(
         frame=_assemble(guarded, raw, None),
         n_rows=int(n_rows),
@@ -479,6 +487,22 @@ def _prepare_unscanned(
     prepared.extra["unchecked"] = base
     prepared.extra["target"] = dataset.target if label == "value" else None
     return prepared
+
+
+def _guard_rows(
+    base: Any, raw: list[str], guard: str, also: str | None = None, name: str | None = None
+) -> Any:
+    """``base`` whose column ``guard`` raises on a row with a bad feature (or ``also``).
+
+    The fit reads ``guard`` (renamed ``name``) in every row it scans, so its
+    first full scan stops at the first bad row with :data:`BAD_ROW_MARKER`.
+    """
+    bad = _bad_row(raw) if also is None else f"({_bad_row(raw)} OR {also})"
+    kept = [c for c in base.columns if c != guard]
+    return base.selectExpr(
+        *kept,
+        f"CASE WHEN {bad} THEN raise_error('{BAD_ROW_MARKER}') ELSE {guard} END AS {name or guard}",
+    )
 
 
 def diagnose_bad_rows(prepared: Prepared, error: BaseException) -> None:
@@ -514,7 +538,7 @@ def _facts_of(row: Any, has_weights: bool, moments: bool) -> dict[str, Any]:
     values = row.asDict()
     facts: dict[str, Any] = {
         "n": int(values["n"]),
-        "bad": int(values["bad"] or 0),
+        "bad": int(values.get("bad") or 0),
         "bad_y": int(values.get("by") or 0),
     }
     if has_weights:
