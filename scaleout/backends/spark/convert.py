@@ -151,6 +151,36 @@ def spark_paths(files: list[str]) -> list[str] | None:
     return out
 
 
+#: Arrow types of Parquet columns and the Spark SQL types Spark reads them as.
+_PARQUET_READ_TYPES = {
+    pa.float64(): "DOUBLE",
+    pa.float32(): "FLOAT",
+    pa.int64(): "BIGINT",
+    pa.int32(): "INT",
+    pa.int16(): "SMALLINT",
+    pa.int8(): "TINYINT",
+    pa.bool_(): "BOOLEAN",
+    pa.string(): "STRING",
+    pa.large_string(): "STRING",
+}
+
+
+def _read_schema(schema: pa.Schema) -> str | None:
+    """The columns as a Spark read schema (DDL), or None when a type has no sure match.
+
+    pyarrow read the schema already; handing it to Spark saves the footer
+    read of its own inference (~50 ms a fit). Other types (unsigned,
+    dictionary, decimal, dates) are left to Spark's inference.
+    """
+    parts = []
+    for column in schema:
+        spark_type = _PARQUET_READ_TYPES.get(column.type)
+        if spark_type is None:
+            return None
+        parts.append(f"{_quoted(column.name)} {spark_type}")
+    return ", ".join(parts)
+
+
 def _spark_type(t: pa.DataType) -> str:
     """Spark SQL type name for an Arrow target type (labels keep their type)."""
     if pa.types.is_boolean(t):
@@ -192,7 +222,11 @@ def _source_columns(
     if isinstance(dataset, ParquetDataset):
         paths = spark_paths(dataset.files)
         if paths is not None:
-            return spark.read.parquet(*paths), casts, label
+            reader = spark.read
+            known = _read_schema(dataset.schema)
+            if known is not None:  # Spark then reads no footer to infer it
+                reader = reader.schema(known)
+            return reader.parquet(*paths), casts, label
     if isinstance(dataset, CsvDataset) and _plain_csv(dataset):
         paths = spark_paths(dataset.files)
         if paths is not None:
