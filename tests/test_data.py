@@ -818,3 +818,32 @@ def test_in_memory_y_errors():
     with pytest.warns(DataConversionWarning):
         ds = InMemoryDataset(np.ones((3, 2)), np.ones((3, 1)))
     assert ds.to_numpy()[1].shape == (3,)
+
+
+def test_parquet_target_bounds_come_from_the_statistics(tmp_path):
+    """min/max of an integer or boolean target over every file, without reading rows."""
+    x = np.arange(6.0)
+    pq.write_table(pa.table({"x": x, "y": [3, 4, 3, 4, 3, 3]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"x": x, "y": [2, 3, 3, 3, 3, 3]}), tmp_path / "b.parquet")
+    empty = pa.table({"x": pa.array([], pa.float64()), "y": pa.array([], pa.int64())})
+    pq.write_table(empty, tmp_path / "c.parquet")
+    assert read_parquet(tmp_path, target="y").target_bounds == (2, 4)
+    assert read_parquet(tmp_path / "a.parquet", target="y").target_bounds == (3, 4)
+    assert read_parquet(tmp_path / "a.parquet").target_bounds is None  # no target
+
+    cases = {
+        "nulls": pa.table({"x": x, "y": pa.array([0, 1, None, 1, 0, 1])}),
+        "float": pa.table({"x": x, "y": [0.0, 1.0] * 3}),
+        "strings": pa.table({"x": x, "y": ["a", "b"] * 3}),
+    }
+    for name, table in cases.items():
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        assert read_parquet(tmp_path / f"{name}.parquet", target="y").target_bounds is None
+    pq.write_table(pa.table({"x": x, "y": [True, False] * 3}), tmp_path / "bool.parquet")
+    assert read_parquet(tmp_path / "bool.parquet", target="y").target_bounds == (False, True)
+    pq.write_table(
+        cases["float"].set_column(1, "y", pa.array([0, 1] * 3)),
+        tmp_path / "n.parquet",
+        write_statistics=False,
+    )
+    assert read_parquet(tmp_path / "n.parquet", target="y").target_bounds is None

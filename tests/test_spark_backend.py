@@ -671,3 +671,84 @@ def test_bench_spark_local_on_the_shared_session(spark, tmp_path):
         assert rows[impl]["peak_rss"]["jvm"] > 0  # the driver JVM is a child of this process
     assert rows["scaleout"]["ratios"]["vs_peer"] > 0
     assert not spark.sparkContext._jsc.sc().isStopped()  # the shared session is not stopped
+
+
+def test_parquet_is_read_with_pyarrows_schema(spark, tmp_path):
+    """Spark gets the schema pyarrow read (no footer inference), names quoted; other types
+    are left to Spark's own inference, and both give the same model."""
+    import pyarrow.parquet as pq
+
+    from scaleout.backends.spark.convert import _read_schema
+
+    schema = pa.schema([("a b", pa.float64()), ("c`d", pa.int32()), ("y", pa.string())])
+    assert _read_schema(schema) == "`a b` DOUBLE, `c``d` INT, `y` STRING"
+    assert _read_schema(pa.schema([("u", pa.uint32())])) is None
+    assert _read_schema(pa.schema([("s", pa.dictionary(pa.int32(), pa.string()))])) is None
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    table = pa.table(
+        {
+            "a b": x,
+            "c`d": pa.array(rng.integers(0, 5, 200), pa.int32()),
+            "u": pa.array(rng.integers(0, 5, 200), pa.uint16()),
+            "y": np.where(x > 0, "pos", "neg"),
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    models = [
+        so.LogisticRegression(backend="spark", **SPARK_TIGHT).fit(
+            so.read_parquet(tmp_path, target="y", **kw)
+        )
+        for kw in ({"features": ["a b", "c`d"]}, {})  # known schema; uint16 -> inferred
+    ]
+    assert_array_equal(models[0].classes_, ["neg", "pos"])
+    ref = so.LogisticRegression(backend="sklearn", **TIGHT).fit(
+        so.read_parquet(tmp_path, target="y", features=["a b", "c`d"])
+    )
+    assert _rel(models[0].coef_, ref.coef_) <= 1e-3
+    assert models[1].coef_.shape == (1, 3)
+
+
+@pytest.mark.parametrize(
+    ("labels", "from_statistics"),
+    [((0, 1), True), ((5, 6), True), ((False, True), True), ((0, 2), False), ((1, 2, 3), False)],
+)
+def test_classes_from_parquet_statistics(spark, data, tmp_path, labels, from_statistics):
+    """An integer/boolean target whose footer min and max are neighbours needs no class job;
+    the model is the one the label job gives (same data without statistics)."""
+    import pyarrow.parquet as pq
+
+    X, _ = data["breast_cancer"]
+    X = X[:, :5]
+    y = np.array([labels[i % len(labels)] for i in range(len(X))])
+    table = pa.table({**{f"x{j}": X[:, j] for j in range(5)}, "y": y})
+    pq.write_table(table, tmp_path / "stats.parquet", row_group_size=100)
+    (tmp_path / "bare").mkdir()
+    pq.write_table(table, tmp_path / "bare" / "t.parquet", write_statistics=False)
+
+    fitted = so.LogisticRegression(backend="spark").fit(tmp_path / "stats.parquet", "y")
+    expected = "Parquet statistics" if from_statistics else "a Spark job"
+    assert fitted.fit_stats_["classes_from"] == expected
+    assert fitted.fit_stats_["data_check"] == "in the fit"
+    bare = so.LogisticRegression(backend="spark").fit(tmp_path / "bare", "y")
+    assert bare.fit_stats_["classes_from"] == "a Spark job"
+    assert_array_equal(fitted.classes_, np.unique(y))
+    assert fitted.classes_.dtype == bare.classes_.dtype
+    assert_allclose(fitted.coef_, bare.coef_, rtol=1e-9, atol=1e-12)
+    assert_array_equal(fitted.predict(X), bare.predict(X))
+    if from_statistics:  # class weights need the counts: the job runs
+        balanced = so.LogisticRegression(backend="spark", class_weight="balanced")
+        assert balanced.fit(tmp_path / "stats.parquet", "y").fit_stats_["classes_from"] == (
+            "a Spark job"
+        )
+
+
+def test_a_bad_row_is_found_with_classes_from_statistics(spark, tmp_path):
+    import pyarrow.parquet as pq
+
+    x = np.linspace(-1, 1, 50)
+    x[17] = np.nan
+    pq.write_table(pa.table({"a": x, "y": (np.arange(50) % 2)}), tmp_path / "t.parquet")
+    with pytest.raises(DataError, match=r"NaN: column 'a' \(feature 0\) has 1 NaN"):
+        so.DecisionTreeClassifier(backend="spark").fit(tmp_path / "t.parquet", "y")

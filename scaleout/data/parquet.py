@@ -79,6 +79,7 @@ class ParquetDataset(Dataset):
         self.target = target
         self.has_feature_names = True
         self._row_groups: list[list[int]] = []
+        self._target_bounds: list[tuple[Any, Any] | None] = []
         first_schema: pa.Schema | None = None
         first_file = ""
         for file_path in self._files.paths:
@@ -97,6 +98,7 @@ class ParquetDataset(Dataset):
             self._row_groups.append(
                 [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
             )
+            self._target_bounds.append(None if target is None else column_bounds(metadata, target))
         assert first_schema is not None
         self._schema = pa.schema([first_schema.field(c) for c in self._columns])
         # Global start row of every non-empty row group, for locating rows.
@@ -181,6 +183,23 @@ class ParquetDataset(Dataset):
     def schema(self) -> pa.Schema:
         """Feature columns then the target column, with their stored types."""
         return self._schema
+
+    @property
+    def target_bounds(self) -> tuple[Any, Any] | None:
+        """(min, max) of an integer or boolean target from the files' statistics (no rows read).
+
+        None without a target, for other types, or when a row group has no
+        min/max statistics or counts a null.
+        """
+        if self.target is None or not _has_exact_bounds(self._schema.field(self.target).type):
+            return None
+        bounds = [b for b in self._target_bounds if b != EMPTY_BOUNDS]
+        if not bounds or any(b is None for b in bounds):
+            return None
+        try:
+            return min(b[0] for b in bounds), max(b[1] for b in bounds)
+        except TypeError:  # files store the target with different types
+            return None
 
     @property
     def source(self) -> str:
@@ -386,3 +405,41 @@ def read_parquet(
     (2000000, 20)
     """
     return ParquetDataset(path, target, features, storage_options=storage_options)
+
+
+#: What :func:`column_bounds` gives for a file without rows.
+EMPTY_BOUNDS = ("empty", "empty")
+
+
+def _has_exact_bounds(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type)
+
+
+def column_bounds(metadata: pq.FileMetaData, name: str) -> tuple[Any, Any] | None:
+    """(min, max) of column ``name`` over a file's row groups, from its footer statistics.
+
+    Returns
+    -------
+    tuple or None
+        None when a row group has no min/max statistics for the column or
+        counts nulls in it; :data:`EMPTY_BOUNDS` for a file without rows.
+    """
+    low = high = None
+    for i in range(metadata.num_row_groups):
+        group = metadata.row_group(i)
+        if group.num_rows == 0:
+            continue
+        column = next(
+            (
+                group.column(j)
+                for j in range(group.num_columns)
+                if group.column(j).path_in_schema == name
+            ),
+            None,
+        )
+        stats = None if column is None else column.statistics
+        if stats is None or not stats.has_min_max or not stats.has_null_count or stats.null_count:
+            return None
+        low = stats.min if low is None else min(low, stats.min)
+        high = stats.max if high is None else max(high, stats.max)
+    return EMPTY_BOUNDS if low is None else (low, high)

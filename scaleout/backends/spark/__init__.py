@@ -25,7 +25,8 @@ stage, and MLlib caches what it iterates over); ``passes``, equal to
 ``seconds`` (``prepare_seconds`` for the data check, ``fit_seconds`` for
 MLlib and the conversion; ``mllib_seconds``, inside the MLlib estimator's
 ``fit``, where one is called); ``data_check`` (``"in the fit"`` or ``"own
-job"``, see :func:`.convert.prepare`); ``spark_master``.
+job"``, see :func:`.convert.prepare`); ``classes_from`` for a classifier
+(``"Parquet statistics"`` or ``"a Spark job"``); ``spark_master``.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ class SparkBackend(Backend):
                 release(prepared)
         done = time.perf_counter()
         info["data_check"] = "in the fit" if "unchecked" in prepared.extra else "own job"
+        if "classes_from" in prepared.extra:
+            info["classes_from"] = prepared.extra["classes_from"]
         return FitResult(state, _stats(spark, prepared.n_rows, jobs, start, checked, done, info))
 
     # ------------------------------------------------------------- pipeline

@@ -107,7 +107,8 @@ class Prepared:
     classes : numpy.ndarray or None
         Sorted distinct labels (a classifier's ``classes_``).
     class_rows, class_weight_sums : numpy.ndarray or None
-        Rows and summed row weights per class.
+        Rows and summed row weights per class (None when the classes came
+        from Parquet statistics: no weights then need them).
     weight_sum : float
         Rows, or the sum of the row weights.
     means, variances : numpy.ndarray or None
@@ -346,7 +347,9 @@ def prepare(
         moments, on data whose row count is known without reading it
         (Parquet metadata, in-memory arrays), there is then no job at all;
         for a classifier without moments the job reads the label (and weight)
-        column only, for the classes and their counts.
+        column only, for the classes and their counts, and none runs when the
+        Parquet statistics of an integer or boolean target show exactly one
+        or two neighbouring values and no class weights need the counts.
     cache : bool, default False
         Keep the selected float64 columns in Spark's cache (memory, spilling
         to disk), filled by the aggregation job: for fits whose MLlib
@@ -432,7 +435,12 @@ def _check_and_assemble(
     if moments:
         columns += _moment_columns(raw)
     source = dataset.source
-    if label == "class":
+    known = None
+    if labels_only and checks.class_weight is None and not has_weights:
+        known = _classes_from_statistics(dataset)
+    if known is not None:  # no job: the class counts are only needed for class weights
+        facts = {"n": dataset.n_rows, "bad": 0, "groups": [(k, {}) for k in known]}
+    elif label == "class":
         grouped = assembled.groupBy(TARGET).agg(*columns).limit(MAX_CLASSES + 2).collect()
         facts = _combine_groups(grouped, has_weights, moments)
     else:
@@ -465,6 +473,7 @@ def _check_and_assemble(
         )
     if label == "class":
         _set_classes(prepared, facts, dataset.target, source, _target_type(dataset))
+        prepared.extra["classes_from"] = "Parquet statistics" if known else "a Spark job"
     if labels_only:
         frame = _assemble(_guard_rows(base, raw, TARGET), raw, None)
         prepared.extra["unchecked"] = base
@@ -673,6 +682,25 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
     )
 
 
+def _classes_from_statistics(dataset: Dataset) -> list[Any] | None:
+    """The classes of a Parquet target whose statistics leave no doubt, else None.
+
+    An integer or boolean target whose footer statistics give min ``a`` and
+    max ``a`` or ``a + 1`` (no nulls) has exactly those classes: every label
+    lies between them and both occur. The common 0/1 target then needs no
+    job at all.
+    """
+    if not isinstance(dataset, ParquetDataset) or not dataset.n_rows:
+        return None
+    bounds = dataset.target_bounds
+    if bounds is None:
+        return None
+    low, high = bounds
+    if int(high) - int(low) not in (0, 1):
+        return None
+    return sorted({low, high})
+
+
 def _numpy_labels(values: list[Any], arrow_type: pa.DataType | None = None) -> np.ndarray:
     """The labels as NumPy, with the target column's dtype (as scikit-learn's classes_)."""
     if arrow_type is not None and (
@@ -715,12 +743,14 @@ def _set_classes(
     labels = _numpy_labels(keys, arrow_type)
     order = np.argsort(labels, kind="stable")
     prepared.classes = labels[order]
+    prepared.extra["class_keys"] = [keys[i] for i in order]
+    if any("n" not in group for _, group in groups):  # classes from statistics: no counts
+        return
     prepared.class_rows = np.array([groups[i][1]["n"] for i in order], dtype=np.int64)
     if prepared.has_weights:
         prepared.class_weight_sums = np.array([groups[i][1]["w"] for i in order], dtype=float)
     else:
         prepared.class_weight_sums = prepared.class_rows.astype(np.float64)
-    prepared.extra["class_keys"] = [keys[i] for i in order]
 
 
 def _class_weights(class_weight: Any, prepared: Prepared) -> np.ndarray | None:
