@@ -6,7 +6,6 @@ import sys
 import time
 from typing import Any
 
-from ..exceptions import ScaleoutError
 from . import procs
 from .state import log_dir
 
@@ -56,20 +55,33 @@ def start_dask(
     logs = log_dir("dask")
     address = f"tcp://127.0.0.1:{port}"
     py = [sys.executable, "-m", "dask"]
-    scheduler = procs.start(
+    scheduler = [
+        *py,
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dashboard-address",
+        f"127.0.0.1:{ui_port}",
+    ]
+    worker_commands = [
         [
             *py,
-            "scheduler",
+            "worker",
+            address,
             "--host",
             "127.0.0.1",
-            "--port",
-            str(port),
-            "--dashboard-address",
-            f"127.0.0.1:{ui_port}",
-        ],
-        logs / "scheduler.log",
-    )
-    scheduler["role"] = "scheduler"
+            "--nthreads",
+            str(cores),
+            "--memory-limit",
+            _dask_memory(memory),
+            "--no-dashboard",
+            "--name",
+            f"worker-{i}",
+        ]
+        for i in range(workers)
+    ]
     state: dict[str, Any] = {
         "engine": "dask",
         "address": address,
@@ -78,34 +90,19 @@ def start_dask(
         "ui_port": ui_port,
         "workers": workers,
         "started": time.time(),
-        "processes": [scheduler],
     }
-    try:
-        for i in range(workers):
-            worker = procs.start(
-                [
-                    *py,
-                    "worker",
-                    address,
-                    "--host",
-                    "127.0.0.1",
-                    "--nthreads",
-                    str(cores),
-                    "--memory-limit",
-                    _dask_memory(memory),
-                    "--no-dashboard",
-                    "--name",
-                    f"worker-{i}",
-                ],
-                logs / f"worker-{i}.log",
-            )
-            worker["role"] = f"worker-{i}"
-            state["processes"].append(worker)
-        _wait(state, workers, timeout)
-    except BaseException:
-        procs.stop(state["processes"])
-        raise
-    return state
+    return procs.launch(
+        state,
+        ("scheduler", scheduler),
+        worker_commands,
+        logs,
+        ready=lambda: _connected_workers(address, timeout=5) >= workers,
+        not_ready=(
+            f"dask cluster at {address} did not get {workers} workers in {timeout:.0f} s; "
+            f"see the logs in {logs}"
+        ),
+        timeout=timeout,
+    )
 
 
 def _dask_memory(memory: str) -> str:
@@ -113,26 +110,3 @@ def _dask_memory(memory: str) -> str:
     if text[-1:].lower() in "kmgt" and text[:-1].replace(".", "").isdigit():
         return text[:-1] + text[-1].upper() + "iB"
     return text
-
-
-def _wait(state: dict[str, Any], workers: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        for entry in state["processes"]:
-            if not procs.is_alive(entry):
-                last = " | ".join(procs.tail(entry["log"], 3).splitlines())
-                raise ScaleoutError(
-                    f"dask {entry['role']} (pid {entry['pid']}) died on start; "
-                    f"log {entry['log']}: {last}"
-                )
-        try:
-            if _connected_workers(state["address"], timeout=5) >= workers:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise ScaleoutError(
-                f"dask cluster at {state['address']} did not get {workers} workers in "
-                f"{timeout:.0f} s; see the logs in {log_dir('dask')}"
-            )
-        time.sleep(0.5)

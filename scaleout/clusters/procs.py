@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,90 @@ def start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict[
         "cmd": cmd,
         "log": str(log),
     }
+
+
+def launch(
+    state: dict[str, Any],
+    head: tuple[str, list[str]],
+    workers: list[list[str]],
+    logs: Path,
+    *,
+    ready: Callable[[], bool],
+    not_ready: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Start a cluster's head process and its workers; wait until ``ready()``.
+
+    Every process logs to ``logs/<role>.log`` and is recorded in
+    ``state["processes"]`` with its ``role`` (the head's name, then
+    ``worker-<i>``). On any failure (a process died, ``timeout`` passed,
+    Ctrl-C) all of them are stopped before the error propagates.
+
+    Parameters
+    ----------
+    state : dict
+        The cluster's state (engine, address, ports, ...); completed and returned.
+    head : (str, list of str)
+        The head's role ("scheduler", "master") and command.
+    workers : list of list of str
+        One command per worker.
+    logs : Path
+        Directory of the log files.
+    ready : callable
+        True once the head lists every worker (OSError: not reachable yet).
+    not_ready : str
+        The error message when ``timeout`` passes first.
+    timeout : float
+        Seconds to wait.
+    env : dict, optional
+        Extra environment of the processes.
+
+    Returns
+    -------
+    dict
+        ``state``, with ``processes``.
+
+    Raises
+    ------
+    ScaleoutError
+        A process died on start (naming it, its log and the log's last
+        lines), or the cluster was not ready in time.
+    """
+    role, command = head
+    entry = start(command, logs / f"{role}.log", env)
+    state["processes"] = [{**entry, "role": role}]
+    try:
+        for i, command in enumerate(workers):
+            entry = start(command, logs / f"worker-{i}.log", env)
+            state["processes"].append({**entry, "role": f"worker-{i}"})
+        _wait_ready(state, ready, not_ready, timeout)
+    except BaseException:
+        stop(state["processes"])
+        raise
+    return state
+
+
+def _wait_ready(
+    state: dict[str, Any], ready: Callable[[], bool], not_ready: str, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        for entry in state["processes"]:
+            if not is_alive(entry):
+                last = " | ".join(tail(entry["log"], 3).splitlines())
+                raise ScaleoutError(
+                    f"{state['engine']} {entry['role']} (pid {entry['pid']}) died on start; "
+                    f"log {entry['log']}: {last}"
+                )
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise ScaleoutError(not_ready)
+        time.sleep(0.5)
 
 
 def process_of(entry: dict[str, Any]) -> psutil.Process | None:

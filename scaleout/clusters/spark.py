@@ -105,21 +105,34 @@ def start_spark(
     logs = log_dir("spark")
     spark_class = str(spark_home() / "bin" / "spark-class")
     url = f"spark://127.0.0.1:{port}"
-    master = procs.start(
+    master = [
+        spark_class,
+        "org.apache.spark.deploy.master.Master",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--webui-port",
+        str(ui_port),
+    ]
+    worker_commands = [
         [
             spark_class,
-            "org.apache.spark.deploy.master.Master",
+            "org.apache.spark.deploy.worker.Worker",
+            url,
+            "--cores",
+            str(cores),
+            "--memory",
+            memory,
             "--host",
             "127.0.0.1",
-            "--port",
-            str(port),
             "--webui-port",
-            str(ui_port),
-        ],
-        logs / "master.log",
-        env,
-    )
-    master["role"] = "master"
+            "0",
+            "--work-dir",
+            env["SPARK_WORKER_DIR"],
+        ]
+        for _ in range(workers)
+    ]
     state: dict[str, Any] = {
         "engine": "spark",
         "address": url,
@@ -128,56 +141,17 @@ def start_spark(
         "ui_port": ui_port,
         "workers": workers,
         "started": time.time(),
-        "processes": [master],
     }
-    try:
-        for i in range(workers):
-            worker = procs.start(
-                [
-                    spark_class,
-                    "org.apache.spark.deploy.worker.Worker",
-                    url,
-                    "--cores",
-                    str(cores),
-                    "--memory",
-                    memory,
-                    "--host",
-                    "127.0.0.1",
-                    "--webui-port",
-                    "0",
-                    "--work-dir",
-                    env["SPARK_WORKER_DIR"],
-                ],
-                logs / f"worker-{i}.log",
-                env,
-            )
-            worker["role"] = f"worker-{i}"
-            state["processes"].append(worker)
-        _wait(state, workers, ui_port, timeout)
-    except BaseException:
-        procs.stop(state["processes"])
-        raise
-    return state
-
-
-def _wait(state: dict[str, Any], workers: int, ui_port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        for entry in state["processes"]:
-            if not procs.is_alive(entry):
-                last = " | ".join(procs.tail(entry["log"], 3).splitlines())
-                raise ScaleoutError(
-                    f"spark {entry['role']} (pid {entry['pid']}) died on start; "
-                    f"log {entry['log']}: {last}"
-                )
-        try:
-            if alive_workers(ui_port) >= workers:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise ScaleoutError(
-                f"spark master {state['address']} did not list {workers} ALIVE workers in "
-                f"{timeout:.0f} s; see the logs in {log_dir('spark')}"
-            )
-        time.sleep(0.5)
+    return procs.launch(
+        state,
+        ("master", master),
+        worker_commands,
+        logs,
+        ready=lambda: alive_workers(ui_port) >= workers,
+        not_ready=(
+            f"spark master {url} did not list {workers} ALIVE workers in {timeout:.0f} s; "
+            f"see the logs in {logs}"
+        ),
+        timeout=timeout,
+        env=env,
+    )
