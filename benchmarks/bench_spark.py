@@ -263,7 +263,7 @@ def _fmt(value: Any, digits: int = 2) -> str:
         return "n/a"
     if isinstance(value, float):
         if abs(value) >= 1e5:
-            return f"{value:.4g}"
+            return f"{value:.6g}"
         return f"{value:.{digits}f}" if abs(value) >= 0.01 else f"{value:.3g}"
     return str(value)
 
