@@ -141,3 +141,28 @@ def test_bench_option_parsing():
     # the full preset's largest size is over its budget; the quick one's too
     for preset in (cases.FULL, cases.QUICK):
         assert max(preset.sizes) * 21 * 8 > preset.memory_budget > min(preset.sizes) * 21 * 8
+
+
+def test_paired_times_alternate_abba_and_take_the_median_pair_ratio():
+    from scaleout.bench.pairs import paired_times
+
+    calls: list[str] = []
+    clock = [0.0]
+    costs = iter([1.0, 2.0, 3.0, 1.0, 1.0, 1.5, 9.0, 1.0, 1.0, 1.25])  # in call order
+
+    def work(name: str) -> object:
+        calls.append(name)
+        clock[0] += next(costs)
+        return name
+
+    times = paired_times(lambda: work("base"), lambda: work("ours"), 5, cpu_clock=lambda: clock[0])
+    assert calls == ["base", "ours", "ours", "base"] * 2 + ["base", "ours"]
+    # (base, ours) per pair, whatever the order they ran in
+    assert times.cpu == [(1.0, 2.0), (1.0, 3.0), (1.0, 1.5), (1.0, 9.0), (1.0, 1.25)]
+    summary = times.summary()
+    assert summary["cpu_ratio"] == 2.0  # the median ratio: one slow run does not move it
+    assert summary["cpu_ours_s"] == 2.0 and summary["pairs"] == 5
+    assert summary["cpu_ratio_q1"] <= 2.0 <= summary["cpu_ratio_q3"]
+    assert times.last == "ours"
+    with pytest.raises(ValueError, match="pairs must be >= 1"):
+        paired_times(lambda: None, lambda: None, 0)
