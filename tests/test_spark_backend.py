@@ -640,10 +640,13 @@ def test_session_is_reused(spark):
 def test_progress_lines(spark, data, capsys, monkeypatch):
     from scaleout.backends.spark import progress
 
-    monkeypatch.setattr(progress, "POLL_SECONDS", 0.01)
-    X, y = data["breast_cancer"]
+    monkeypatch.setattr(progress, "POLL_SECONDS", 0.05)
+    # enough rows that the first scans outlast a few polls on a warm JVM
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100_000, 8))
+    y = (X[:, 0] + rng.normal(size=len(X)) > 0).astype(int)
     with so.config_context(progress=True):
-        so.LogisticRegression(backend="spark").fit(X, y)
+        so.LogisticRegression(backend="spark", max_iter=5).fit(X, y)
     assert "[scaleout spark] LogisticRegression: job" in capsys.readouterr().err
 
 

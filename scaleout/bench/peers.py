@@ -247,13 +247,14 @@ def pyspark_fitted(spark: Any, out: dict[str, Any], task: str, columns: list[str
     def predict(X: np.ndarray) -> np.ndarray:
         from pyspark.ml.feature import VectorAssembler
 
+        from ..backends.spark.compat import create_frame, to_arrow
         from ..backends.spark.session import quiet_pandas
 
         table = pa.Table.from_arrays([pa.array(X[:, j]) for j in range(X.shape[1])], columns)
-        with quiet_pandas():
-            frame = spark.createDataFrame(table)
-        frame = VectorAssembler(inputCols=columns, outputCol="features").transform(frame)
-        result = out["model"].transform(frame).select("prediction").toArrow()
+        with quiet_pandas():  # PySpark 3.5 goes through pandas (compat)
+            frame = create_frame(spark, table)
+            frame = VectorAssembler(inputCols=columns, outputCol="features").transform(frame)
+            result = to_arrow(out["model"].transform(frame).select("prediction"))
         return result.column(0).to_numpy()
 
     return Fitted(predict=predict)

@@ -195,11 +195,11 @@ def _spark_type(t: pa.DataType) -> str:
 
 def _source_columns(
     spark: Any, dataset: Dataset, sample_weight: Any
-) -> tuple[Any, list[str], str | None]:
-    """(DataFrame, feature SQL expressions, target SQL expression or None).
+) -> tuple[Any, list[str], str | None, bool]:
+    """(DataFrame, feature SQL expressions, target SQL expression or None, from the driver).
 
     Expressions are SQL text so a whole select is one Py4J call, not a few
-    per column.
+    per column. The flag is true when the rows were sent from the driver.
     """
     if sample_weight is not None and not _in_memory(dataset):
         raise UnsupportedOnBackend(
@@ -219,7 +219,7 @@ def _source_columns(
             array = vector_to_array(F.col(_quoted(dataset.vector_column))).alias(VECTOR)
             sdf = sdf.select("*", array)
             casts = [f"try_element_at({VECTOR}, {j + 1})" for j in range(dataset.n_features)]
-        return sdf, casts, label
+        return sdf, casts, label, False
     if isinstance(dataset, ParquetDataset):
         paths = spark_paths(dataset.files)
         if paths is not None:
@@ -227,7 +227,7 @@ def _source_columns(
             known = _read_schema(dataset.schema)
             if known is not None:  # Spark then reads no footer to infer it
                 reader = reader.schema(known)
-            return reader.parquet(*paths), casts, label
+            return reader.parquet(*paths), casts, label, False
     if isinstance(dataset, CsvDataset) and _plain_csv(dataset):
         paths = spark_paths(dataset.files)
         if paths is not None:
@@ -238,8 +238,8 @@ def _source_columns(
             if target is not None:
                 spark_type = _spark_type(dataset.schema.field(target).type)
                 label = f"try_cast({_quoted(target)} AS {spark_type})"
-            return sdf, casts, label
-    return _from_driver(spark, dataset, sample_weight)
+            return sdf, casts, label, False
+    return (*_from_driver(spark, dataset, sample_weight), True)
 
 
 def _in_memory(dataset: Dataset) -> bool:
@@ -343,9 +343,11 @@ def prepare(
     check_in_fit : bool, default False
         Check the rows inside the fit's own first scan instead of the
         aggregation job (see :func:`diagnose_bad_rows`); the same errors are
-        raised. For a regressor's target (or none) without weights or
-        moments, on data whose row count is known without reading it
-        (Parquet metadata, in-memory arrays), there is then no job at all;
+        raised. Only for rows Spark reads itself (files, Spark DataFrames):
+        over rows sent from the driver, Spark folds the select into its local
+        table once, which a guard would prevent. For a regressor's target (or
+        none) without weights or moments, on data whose row count is known
+        without reading it (Parquet metadata), there is then no job at all;
         for a classifier without moments the job reads the label (and weight)
         column only, for the classes and their counts, and none runs when the
         Parquet statistics of an integer or boolean target show exactly one
@@ -369,7 +371,12 @@ def prepare(
         classes, or no rows.
     """
     names = list(dataset.feature_names)
-    sdf, feature_exprs, label_expr = _source_columns(spark, dataset, sample_weight)
+    sdf, feature_exprs, label_expr, from_driver = _source_columns(spark, dataset, sample_weight)
+    if from_driver:
+        # Spark folds a checked select over driver data into the local table once; a guard
+        # (raise_error) is not folded and would be evaluated per row in every scan, ~2.5x
+        # slower (100,000 x 8 LogisticRegression: 10 s against 4 s).
+        check_in_fit = False
     if label is not None and label_expr is None:
         raise DataError("this estimator needs a target, and the data has none")
     raw = [raw_column(j) for j in range(len(names))]
