@@ -47,7 +47,7 @@ $(VENV35)/.installed-spark35: pyproject.toml $(SPARK35_CONSTRAINTS)
 
 test-spark35: java $(VENV35)/.installed-spark35
 	$(VENV35)/bin/python -m pytest -q -m "not slow" $(SPARK35_TESTS)
-	$(VENV35)/bin/python -m pytest -q -m slow -k spark tests/test_clusters.py
+	$(VENV35)/bin/python -m pytest -q -k spark tests/test_clusters.py
 
 lint: install
 	$(VENV)/bin/ruff check scaleout tests benchmarks
