@@ -79,6 +79,7 @@ class ParquetDataset(Dataset):
         self.target = target
         self.has_feature_names = True
         self._row_groups: list[list[int]] = []
+        # (min, max) or None (unknown) per non-empty row group of the target
         self._target_bounds: list[tuple[Any, Any] | None] = []
         first_schema: pa.Schema | None = None
         first_file = ""
@@ -98,7 +99,8 @@ class ParquetDataset(Dataset):
             self._row_groups.append(
                 [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
             )
-            self._target_bounds.append(None if target is None else column_bounds(metadata, target))
+            if target is not None:
+                self._target_bounds += row_group_bounds(metadata, target)
         assert first_schema is not None
         self._schema = pa.schema([first_schema.field(c) for c in self._columns])
         # Global start row of every non-empty row group, for locating rows.
@@ -193,7 +195,7 @@ class ParquetDataset(Dataset):
         """
         if self.target is None or not _has_exact_bounds(self._schema.field(self.target).type):
             return None
-        bounds = [b for b in self._target_bounds if b != EMPTY_BOUNDS]
+        bounds = self._target_bounds
         if not bounds or any(b is None for b in bounds):
             return None
         try:
@@ -407,24 +409,20 @@ def read_parquet(
     return ParquetDataset(path, target, features, storage_options=storage_options)
 
 
-#: What :func:`column_bounds` gives for a file without rows.
-EMPTY_BOUNDS = ("empty", "empty")
-
-
 def _has_exact_bounds(arrow_type: pa.DataType) -> bool:
     return pa.types.is_integer(arrow_type) or pa.types.is_boolean(arrow_type)
 
 
-def column_bounds(metadata: pq.FileMetaData, name: str) -> tuple[Any, Any] | None:
-    """(min, max) of column ``name`` over a file's row groups, from its footer statistics.
+def row_group_bounds(metadata: pq.FileMetaData, name: str) -> list[tuple[Any, Any] | None]:
+    """(min, max) of column ``name`` in each non-empty row group, from the footer statistics.
 
     Returns
     -------
-    tuple or None
-        None when a row group has no min/max statistics for the column or
-        counts nulls in it; :data:`EMPTY_BOUNDS` for a file without rows.
+    list
+        One entry per row group with rows: ``(min, max)``, or None when the
+        group has no min/max statistics for the column or counts nulls in it.
     """
-    low = high = None
+    bounds: list[tuple[Any, Any] | None] = []
     for i in range(metadata.num_row_groups):
         group = metadata.row_group(i)
         if group.num_rows == 0:
@@ -438,8 +436,11 @@ def column_bounds(metadata: pq.FileMetaData, name: str) -> tuple[Any, Any] | Non
             None,
         )
         stats = None if column is None else column.statistics
-        if stats is None or not stats.has_min_max or not stats.has_null_count or stats.null_count:
-            return None
-        low = stats.min if low is None else min(low, stats.min)
-        high = stats.max if high is None else max(high, stats.max)
-    return EMPTY_BOUNDS if low is None else (low, high)
+        known = (
+            stats is not None
+            and stats.has_min_max
+            and stats.has_null_count
+            and not stats.null_count
+        )
+        bounds.append((stats.min, stats.max) if known else None)
+    return bounds

@@ -430,7 +430,8 @@ def _check_and_assemble(
     # a classifier's rows are checked inside the fit: the job reads the labels only
     labels_only = check_in_fit and label == "class" and not moments
 
-    assembled = base if labels_only else _assemble(base, raw, None)
+    assembled = None if labels_only else _assemble(base, raw, None)
+    scanned = base if labels_only else assembled  # the vector only for a Summarizer
     aggregates = ["count(1) AS n"]
     if not labels_only:
         aggregates.append(f"sum(CASE WHEN {_bad_row(raw)} THEN 1 ELSE 0 END) AS bad")
@@ -448,10 +449,10 @@ def _check_and_assemble(
     if known is not None:  # no job: the class counts are only needed for class weights
         facts = {"n": dataset.n_rows, "bad": 0, "groups": [(k, {}) for k in known]}
     elif label == "class":
-        grouped = assembled.groupBy(TARGET).agg(*columns).limit(MAX_CLASSES + 2).collect()
+        grouped = scanned.groupBy(TARGET).agg(*columns).limit(MAX_CLASSES + 2).collect()
         facts = _combine_groups(grouped, has_weights, moments)
     else:
-        facts = _facts_of(assembled.agg(*columns).collect()[0], has_weights, moments)
+        facts = _facts_of(scanned.agg(*columns).collect()[0], has_weights, moments)
     n_rows = facts["n"]
     if n_rows == 0:
         raise DataError(f"{source} has no rows: found array with 0 sample(s)")
