@@ -82,6 +82,8 @@ class ScaleoutEstimator(BaseEstimator):
 
     _sklearn_class: ClassVar[type[BaseEstimator]]
     _fitted_attrs: ClassVar[tuple[str, ...]]
+    #: Fitted attributes a saved model must have (checked by ``so.load``).
+    _required_attrs: ClassVar[tuple[str, ...]] = ()
     _scaleout_params: ClassVar[tuple[str, ...]] = ("backend",)
     _supervised: ClassVar[bool] = False
     _classifier: ClassVar[bool] = False

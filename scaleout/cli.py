@@ -11,26 +11,13 @@ from typing import Any
 
 from . import __version__
 from .exceptions import ScaleoutError
+from .registry import estimator_class
 
-ALGORITHMS = {
-    "linear_regression": "LinearRegression",
-    "logistic_regression": "LogisticRegression",
-    "decision_tree_classifier": "DecisionTreeClassifier",
-    "decision_tree_regressor": "DecisionTreeRegressor",
-    "kmeans": "KMeans",
-    "pca": "PCA",
-}
+def algorithm_names() -> list[str]:
+    """Command-line names of every registered algorithm (``logistic_regression``, ...)."""
+    from .registry import algorithm_name, estimator_classes
 
-
-def estimator_class(name: str) -> type:
-    """Map ``logistic_regression`` / ``LogisticRegression`` to the class."""
-    import scaleout
-
-    by_lower = {k.replace("_", ""): v for k, v in ALGORITHMS.items()}
-    key = name.replace("_", "").replace("-", "").lower()
-    if key not in by_lower:
-        raise ScaleoutError(f"unknown algorithm {name!r}; expected one of {sorted(ALGORITHMS)}")
-    return getattr(scaleout, by_lower[key])
+    return sorted(algorithm_name(cls) for cls in estimator_classes(algorithms_only=True).values())
 
 
 def parse_params(items: Sequence[str], flag: str = "--param") -> dict[str, Any]:
@@ -191,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p: argparse.ArgumentParser, *, target: bool = True) -> None:
-        p.add_argument("algorithm", help=f"one of {', '.join(sorted(ALGORITHMS))}")
+        p.add_argument("algorithm", help=f"one of {', '.join(algorithm_names())}")
         p.add_argument(
             "--data", required=True, help="Parquet/CSV/.npy path, directory, glob or URL"
         )

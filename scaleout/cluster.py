@@ -10,8 +10,10 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 from .base import ScaleoutEstimator
+from .registry import register_estimator
 
 
+@register_estimator
 class KMeans(ClusterMixin, TransformerMixin, ScaleoutEstimator):
     """K-means clustering, fitted on any engine.
 
@@ -38,6 +40,7 @@ class KMeans(ClusterMixin, TransformerMixin, ScaleoutEstimator):
 
     _sklearn_class = _sk.KMeans
     _fitted_attrs = ("cluster_centers_", "labels_", "inertia_", "n_iter_")
+    _required_attrs = ("cluster_centers_",)
 
     def __init__(
         self,

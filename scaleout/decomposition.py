@@ -9,8 +9,10 @@ from sklearn import decomposition as _sk
 from sklearn.base import TransformerMixin
 
 from .base import ScaleoutEstimator
+from .registry import register_estimator
 
 
+@register_estimator
 class PCA(TransformerMixin, ScaleoutEstimator):
     """Principal component analysis, fitted on any engine.
 
@@ -47,6 +49,7 @@ power_iteration_normalizer, random_state
         "n_samples_",
         "noise_variance_",
     )
+    _required_attrs = ("components_", "explained_variance_", "mean_")
 
     def __init__(
         self,

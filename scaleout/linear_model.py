@@ -9,8 +9,10 @@ from sklearn import linear_model as _sk
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
+from .registry import register_estimator
 
 
+@register_estimator
 class LinearRegression(RegressorMixin, ScaleoutEstimator):
     """Ordinary least squares, fitted on any engine.
 
@@ -47,6 +49,7 @@ class LinearRegression(RegressorMixin, ScaleoutEstimator):
 
     _sklearn_class = _sk.LinearRegression
     _fitted_attrs = ("coef_", "intercept_", "rank_", "singular_")
+    _required_attrs = ("coef_", "intercept_")
     _supervised = True
 
     def __init__(
@@ -71,6 +74,7 @@ class LinearRegression(RegressorMixin, ScaleoutEstimator):
         return self._call_local("predict", X)
 
 
+@register_estimator
 class LogisticRegression(ClassifierMixin, ScaleoutEstimator):
     """Logistic regression (binary and multinomial), fitted on any engine.
 
@@ -103,6 +107,7 @@ solver, max_iter, verbose, warm_start, n_jobs
 
     _sklearn_class = _sk.LogisticRegression
     _fitted_attrs = ("classes_", "coef_", "intercept_", "n_iter_")
+    _required_attrs = ("classes_", "coef_", "intercept_")
     _supervised = True
     _classifier = True
 

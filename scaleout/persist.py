@@ -34,18 +34,9 @@ _UNSAVED_ATTRS = {"labels_"}  # as long as the training data: not part of the mo
 
 
 def _estimator_classes() -> dict[str, type]:
-    from . import cluster, decomposition, linear_model, pipeline, tree
+    from .registry import estimator_classes
 
-    classes = [
-        linear_model.LinearRegression,
-        linear_model.LogisticRegression,
-        tree.DecisionTreeClassifier,
-        tree.DecisionTreeRegressor,
-        cluster.KMeans,
-        decomposition.PCA,
-        pipeline.Pipeline,
-    ]
-    return {cls.__name__: cls for cls in classes}
+    return estimator_classes()
 
 
 class _Writer:
@@ -267,7 +258,7 @@ def _build(body: dict[str, Any], reader: _Reader) -> Any:
                 f"{reader.path!r}: invalid parameters for {name}: {exc}"
             ) from None
         attributes = body.get("attributes", {})
-        missing = [a for a in (*_REQUIRED_ATTRS[name], "n_features_in_") if a not in attributes]
+        missing = [a for a in (*cls._required_attrs, "n_features_in_") if a not in attributes]
         if missing:
             raise ModelFormatError(
                 f"{reader.path!r}: {name} is missing fitted attributes {missing}"
@@ -279,15 +270,6 @@ def _build(body: dict[str, Any], reader: _Reader) -> Any:
         model.fit_stats_ = reader.decode(body.get("fit_stats_", {}))
     return model
 
-
-_REQUIRED_ATTRS = {
-    "LinearRegression": ("coef_", "intercept_"),
-    "LogisticRegression": ("classes_", "coef_", "intercept_"),
-    "DecisionTreeClassifier": ("tree_", "classes_", "n_classes_", "n_outputs_"),
-    "DecisionTreeRegressor": ("tree_", "n_outputs_"),
-    "KMeans": ("cluster_centers_",),
-    "PCA": ("components_", "explained_variance_", "mean_"),
-}
 
 
 def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None) -> Any:

@@ -18,8 +18,10 @@ from .backends import get_backend
 from .backends.resolve import resolve_backend
 from .base import ScaleoutEstimator
 from .data import as_dataset
+from .registry import register_estimator
 
 
+@register_estimator
 class Pipeline(_SkPipeline):
     """A chain of transformers and a final estimator, fitted on one engine.
 
@@ -39,6 +41,8 @@ class Pipeline(_SkPipeline):
     fit_stats_ : dict
         ``rows``, ``passes``, ``seconds`` of the whole fit.
     """
+
+    _composite = True
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from sklearn import tree as _sk
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
+from .registry import register_estimator
 from .exceptions import InvalidParameterError
 
 _TREE_PARAMS_DOC = """
@@ -83,10 +84,12 @@ class _BaseTree(ScaleoutEstimator):
         return self._local_estimator().feature_importances_
 
 
+@register_estimator
 class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
     __doc__ = "A decision tree classifier, grown on any engine.\n" + _TREE_PARAMS_DOC
     _sklearn_class = _sk.DecisionTreeClassifier
     _fitted_attrs = ("tree_", "classes_", "n_classes_", "n_outputs_", "max_features_")
+    _required_attrs = ("tree_", "classes_", "n_classes_", "n_outputs_")
     _classifier = True
 
     def __init__(
@@ -133,10 +136,12 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
         return self._call_local("predict_log_proba", X)
 
 
+@register_estimator
 class DecisionTreeRegressor(RegressorMixin, _BaseTree):
     __doc__ = "A decision tree regressor, grown on any engine.\n" + _TREE_PARAMS_DOC
     _sklearn_class = _sk.DecisionTreeRegressor
     _fitted_attrs = ("tree_", "n_outputs_", "max_features_")
+    _required_attrs = ("tree_", "n_outputs_")
 
     def __init__(
         self,

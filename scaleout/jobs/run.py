@@ -75,7 +75,7 @@ def _use_submitted_master() -> None:
 
 def build_estimator(spec: JobSpec) -> Any:
     """The (unfitted) estimator a job describes."""
-    from ..cli import estimator_class
+    from ..registry import estimator_class
 
     cls = estimator_class(spec.algorithm)
     params = dict(spec.params)
