@@ -12,15 +12,14 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator
-from sklearn.multiclass import check_classification_targets
 
 from ._params import validate_backend_param, validate_params
-from .backends import get_backend
-from .backends.resolve import EngineDecision, resolve_backend
-from .data import Dataset, as_dataset, check_features
+from ._task import FitTask
+from .data import Dataset, check_features
+from .engines import claiming_backend, get_backend, wrap_input
+from .engines.resolve import resolve_backend
 from .exceptions import DataError, NotFittedError
 
 _PASSTHROUGH_ATTRS = ("n_features_in_",)
@@ -116,20 +115,27 @@ class ScaleoutEstimator(BaseEstimator):
         dataset = self._as_fit_dataset(X, y)
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
-        backend.check_supported(self)
-        result = backend.fit(self, dataset, sample_weight=sample_weight)
-        self._set_fitted(result.state, dataset, decision, result.stats)
+        task = FitTask.of(self)
+        backend.check_supported(task)
+        result = backend.fit(task, dataset, sample_weight=sample_weight)
+        self._set_fitted(
+            result.state,
+            n_features=dataset.n_features,
+            feature_names=dataset.feature_names if dataset.has_feature_names else None,
+            backend=decision.backend,
+            stats={"backend": decision.backend, "decided_by": decision.rule, **result.stats},
+        )
         return self
 
     def _as_fit_dataset(self, X: Any, y: Any) -> Dataset:
         if not self._supervised:
-            return as_dataset(X)
+            return wrap_input(X)
         if y is None and getattr(X, "target", None) is None:
             raise DataError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None. "
                 "Pass y, or a Dataset read with target='<column>'."
             )
-        return as_dataset(X, y)
+        return wrap_input(X, y)
 
     def _validate_params(self) -> None:
         name = type(self).__name__
@@ -145,52 +151,22 @@ class ScaleoutEstimator(BaseEstimator):
     def _set_fitted(
         self,
         state: dict[str, Any],
-        dataset: Dataset,
-        decision: EngineDecision,
+        *,
+        n_features: int,
+        feature_names: Any,
+        backend: str,
         stats: dict[str, Any],
     ) -> None:
+        """Replace the fitted attributes with what an engine returned."""
         for name in [*self._fitted_attrs, "feature_names_in_", "n_features_in_"]:
             self.__dict__.pop(name, None)
         for name, value in state.items():
             setattr(self, name, value)
-        self.n_features_in_ = dataset.n_features
-        if dataset.has_feature_names:
-            self.feature_names_in_ = np.asarray(dataset.feature_names, dtype=object)
-        self.backend_ = decision.backend
-        self.fit_stats_ = {"backend": decision.backend, "decided_by": decision.rule, **stats}
-
-    def check_fit_target(self, y: np.ndarray) -> np.ndarray:
-        """Check a loaded target before an engine fits on it.
-
-        Classifiers need a discrete target with at least two classes.
-        Backends call this once they have the target in hand.
-
-        Raises
-        ------
-        DataError
-            For a continuous target given to a classifier, or a single class.
-        """
-        if not self._classifier:
-            return y
-        name = type(self).__name__
-        if y.dtype.kind == "f" and np.any(y != y.astype(np.int64)):
-            raise DataError(
-                f"{name}: Unknown label type: continuous. Maybe you are trying to fit a "
-                "classifier, which expects discrete classes on a regression target with "
-                "continuous values."
-            )
-        if y.dtype.kind not in "biuf":  # strings, objects: scikit-learn's full check
-            try:
-                check_classification_targets(y)
-            except ValueError as exc:
-                raise DataError(f"{name}: {exc}") from None
-        classes = pd.unique(y)  # hashing, O(n): no sort of the whole target
-        if len(classes) < 2:
-            raise DataError(
-                f"{name} needs at least 2 classes in the target; got 1 class: "
-                f"{classes.tolist()}. A classifier can't train when only one class is present."
-            )
-        return y
+        self.n_features_in_ = int(n_features)
+        if feature_names is not None:
+            self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.backend_ = backend
+        self.fit_stats_ = dict(stats)
 
     # -------------------------------------------------------------- predict
     def _check_is_fitted(self) -> None:
@@ -222,8 +198,9 @@ class ScaleoutEstimator(BaseEstimator):
         return X
 
     def _call_local(self, method: str, X: Any, *args: Any, **kwargs: Any) -> Any:
-        if type(X).__module__.startswith("pyspark"):  # stays distributed: a Spark DataFrame out
-            return get_backend("spark").predict_frame(self, method, X, *args, **kwargs)
+        engine = claiming_backend(X)
+        if engine is not None:  # an engine's own frame stays in the engine (e.g. Spark)
+            return get_backend(engine).predict_frame(self, method, X, *args, **kwargs)
         X = self._predict_input(X)
         with sklearn.config_context(assume_finite=True):  # checked by _predict_input
             return getattr(self._local_estimator(), method)(X, *args, **kwargs)

@@ -13,6 +13,7 @@ from . import __version__
 from .exceptions import ScaleoutError
 from .registry import estimator_class
 
+
 def algorithm_names() -> list[str]:
     """Command-line names of every registered algorithm (``logistic_regression``, ...)."""
     from .registry import algorithm_name, estimator_classes

@@ -1,19 +1,13 @@
-"""``so.connect(address)``: run later fits on a cluster."""
+"""``so.connect(address)``: run later fits on a cluster.
+
+The address is handed to the engine that accepts it (each engine declares its
+address schemes, see :class:`scaleout.engines.Backend`).
+"""
 
 from __future__ import annotations
 
-import os
-import sys
-from urllib.parse import urlparse
-
-from ._config import get_config, set_config
+from .engines import available_backends, backend_class, get_backend, known_backends
 from .exceptions import ScaleoutError
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_LOOPBACK_CONF = {
-    "spark.driver.host": "127.0.0.1",
-    "spark.driver.bindAddress": "127.0.0.1",
-}
 
 
 def connect(address: str | None) -> str | None:
@@ -25,12 +19,13 @@ def connect(address: str | None) -> str | None:
         ``"tcp://host:port"`` (a Dask ``distributed`` scheduler: sets the
         ``dask_scheduler`` config), ``"spark://host:port"`` (a Spark
         standalone master), ``"yarn"``, ``"local[*]"`` (sets
-        ``spark_master``), or None to go back to this machine (both reset).
+        ``spark_master``), an address of a plug-in engine, or None to go back
+        to this machine (every engine resets).
 
     Returns
     -------
     str or None
-        The engine the address belongs to, ``"dask"`` or ``"spark"``; None for a reset.
+        The engine the address belongs to, e.g. ``"dask"`` or ``"spark"``; None for a reset.
 
     Notes
     -----
@@ -47,41 +42,20 @@ def connect(address: str | None) -> str | None:
     'dask'
     """
     if address is None:
-        set_config(dask_scheduler=None, spark_master="local[*]")
-        _stop_other_session("local[*]")
+        for name in available_backends():
+            get_backend(name).connect(None)
         return None
     if not isinstance(address, str) or not address:
         raise ScaleoutError(f"connect() expects an address string or None, got {address!r}")
-    scheme = address.split("://", 1)[0] if "://" in address else ""
-    if scheme in ("tcp", "tls", "ucx", "inproc"):
-        set_config(dask_scheduler=address)
-        return "dask"
-    if (
-        scheme in ("spark", "k8s", "mesos")
-        or address in ("yarn", "local")
-        or address.startswith("local[")
-    ):
-        conf = dict(get_config()["spark_conf"])
-        if scheme == "spark" and urlparse(address).hostname in _LOOPBACK:
-            for key, value in _LOOPBACK_CONF.items():
-                conf.setdefault(key, value)
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        set_config(spark_master=address, spark_conf=conf)
-        _stop_other_session(address)
-        return "spark"
+    for name in known_backends():
+        if backend_class(name).accepts_address(address):
+            get_backend(name).connect(address)
+            return name
+    expected = [
+        f"{backend_class(name).address_help} ({name})"
+        for name in known_backends()
+        if backend_class(name).address_help
+    ]
     raise ScaleoutError(
-        f"cannot tell the engine of {address!r}; expected 'tcp://host:port' (dask), "
-        "'spark://host:port', 'yarn' or 'local[*]' (spark)"
+        f"cannot tell the engine of {address!r}; expected {', '.join(expected)}"
     )
-
-
-def _stop_other_session(master: str) -> None:
-    if "pyspark" not in sys.modules:
-        return
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        return
-    session = SparkSession.getActiveSession()
-    if session is not None and session.sparkContext.master != master:
-        session.stop()

@@ -25,11 +25,11 @@ from sklearn import metrics
 from sklearn.model_selection import train_test_split
 
 from ._config import config_context
-from .backends import available_backends
 from .cluster import KMeans
 from .data import read_parquet
 from .datasets import default_mnist_dir, load_mnist
 from .decomposition import PCA
+from .engines import available_backends
 from .linear_model import LinearRegression, LogisticRegression
 from .pipeline import make_pipeline
 from .tree import DecisionTreeClassifier

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backends.resolve import EngineDecision, resolve_backend
 from .data import as_dataset
+from .engines.resolve import EngineDecision, resolve_backend
 
 
 def explain(estimator: Any, X: Any, y: Any = None) -> EngineDecision:

@@ -8,16 +8,21 @@ is checked against it before any data moves.
 from __future__ import annotations
 
 import copy
+import time
 from collections import Counter
 from typing import Any
 
+import sklearn
 from sklearn.pipeline import Pipeline as _SkPipeline
 
+from ._config import config_context
 from ._params import validate_backend_param
-from .backends import get_backend
-from .backends.resolve import resolve_backend
+from ._task import FitTask
 from .base import ScaleoutEstimator
-from .data import as_dataset
+from .data import Dataset
+from .engines import Backend, get_backend, in_memory_stats, wrap_input
+from .engines.resolve import resolve_backend
+from .exceptions import UnsupportedOnBackend
 from .registry import register_estimator
 
 
@@ -74,15 +79,55 @@ class Pipeline(_SkPipeline):
         ours = [step for _, step in self.steps if isinstance(step, ScaleoutEstimator)]
         for step in ours:
             step._validate_params()
-        dataset = as_dataset(X, y)
+        dataset = wrap_input(X, y)
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
-        for step in ours:
-            backend.check_supported(step)
-        result = backend.fit_pipeline(self, dataset, **params)
+        if backend.native_pipelines:
+            stats = self._fit_on_engine(backend, dataset, params)
+        else:
+            for step in ours:
+                backend.check_supported(FitTask.of(step))
+            stats = self._fit_in_memory(backend.name, dataset, params)
         self.backend_ = decision.backend
-        self.fit_stats_ = {"backend": decision.backend, "decided_by": decision.rule, **result.stats}
+        self.fit_stats_ = {"backend": decision.backend, "decided_by": decision.rule, **stats}
         return self
+
+    def _fit_on_engine(
+        self, backend: Backend, dataset: Dataset, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The engine fits every step (streaming); each step takes its state back."""
+        for name, step in self.steps:
+            if not isinstance(step, ScaleoutEstimator):
+                raise UnsupportedOnBackend(
+                    f"pipeline step {name!r} ({type(step).__name__}) is not a scaleout "
+                    f"estimator; backend {backend.name!r} runs only scaleout estimators"
+                )
+        tasks = [FitTask.of(step) for _, step in self.steps]
+        for task in tasks:
+            backend.check_supported(task)
+        result = backend.fit_pipeline(tasks, dataset, **params)
+        names = dataset.feature_names if dataset.has_feature_names else None
+        for index, ((_, step), fitted) in enumerate(zip(self.steps, result.steps, strict=True)):
+            step._set_fitted(
+                fitted.state,
+                n_features=dataset.n_features if fitted.n_features is None else fitted.n_features,
+                feature_names=names if index == 0 else None,
+                backend=backend.name,
+                stats={"backend": backend.name, "decided_by": "pipeline", **result.stats},
+            )
+        return result.stats
+
+    def _fit_in_memory(
+        self, engine: str, dataset: Dataset, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """scikit-learn's Pipeline over the data in memory, every scaleout step on ``engine``."""
+        start = time.perf_counter()
+        X, y = dataset.to_numpy()
+        loaded = time.perf_counter()
+        # The dataset checked X and y for NaN/inf already.
+        with config_context(backend=engine), sklearn.config_context(assume_finite=True):
+            _SkPipeline.fit(self, X, y, **params)
+        return in_memory_stats(X.shape[0], start, loaded, time.perf_counter())
 
     def fit_transform(self, X: Any, y: Any = None, **params: Any) -> Any:
         """Fit on the pipeline's engine, then transform ``X``."""

@@ -37,7 +37,7 @@ _IMPLEMENTATIONS: dict[type, dict[str, Any]] = {}
 
 
 def algorithm_name(cls: type) -> str:
-    """The command-line name of an estimator class: ``LogisticRegression`` → ``logistic_regression``.
+    """The command-line name of a class: ``LogisticRegression`` → ``logistic_regression``.
 
     Runs of capitals stay together (``PCA`` → ``pca``, ``KMeans`` → ``kmeans``).
     """
@@ -92,7 +92,7 @@ def _normalise(name: str) -> str:
 
 
 def estimator_class(name: str) -> type:
-    """The estimator class for ``LogisticRegression``, ``logistic_regression`` or ``logistic-regression``.
+    """The estimator class called ``LogisticRegression`` or ``logistic_regression``.
 
     Raises
     ------

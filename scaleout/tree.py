@@ -13,8 +13,8 @@ from sklearn import tree as _sk
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
-from .registry import register_estimator
 from .exceptions import InvalidParameterError
+from .registry import register_estimator
 
 _TREE_PARAMS_DOC = """
     Parameters

@@ -6,29 +6,52 @@ import numpy as np
 import pytest
 
 import scaleout as so
-from scaleout.backends import _REGISTRY, BackendSpec, register_backend
+from scaleout.backends.sklearn import SklearnBackend
+from scaleout.engines import Backend, register_backend, unregister_backend
+from scaleout.engines.base import FitResult
 from scaleout.exceptions import BackendUnavailable, InvalidParameterError
 
 X = np.random.default_rng(0).normal(size=(200, 4))
 y = (X[:, 0] > 0).astype(int)
 
 
+class OutOfCore(SklearnBackend):
+    """An out-of-core engine that reuses the sklearn implementation."""
+
+    name = "ooc"
+    requires = ("numpy",)
+    out_of_core = True
+
+
+class Ghost(Backend):
+    """An engine whose package is not installed."""
+
+    name = "ghost"
+    requires = ("no_such_package_xyz",)
+    extra = "ghost"
+
+    def fit(self, task, dataset, sample_weight=None) -> FitResult:
+        raise AssertionError("never called: the package is missing")
+
+
 @pytest.fixture
-def fake_out_of_core_backend(monkeypatch):
-    """Register an out-of-core backend that reuses the sklearn implementation
-    (and hide the real dask one, so the size rule has one candidate)."""
-    monkeypatch.delitem(_REGISTRY, "dask", raising=False)
-    register_backend(
-        BackendSpec("ooc", "scaleout.backends.sklearn", requires=("numpy",), out_of_core=True)
-    )
-    register_backend(
-        BackendSpec(
-            "ghost", "scaleout.backends.ghost", requires=("no_such_package_xyz",), extra="ghost"
-        )
-    )
+def hide_dask():
+    """Hide the real dask engine, so the size rule has one candidate at most."""
+    from scaleout.backends.dask import DaskBackend
+
+    unregister_backend("dask")
     yield
-    _REGISTRY.pop("ooc")
-    _REGISTRY.pop("ghost")
+    register_backend(DaskBackend)
+
+
+@pytest.fixture
+def fake_out_of_core_backend(hide_dask):
+    """Register an out-of-core backend and one whose package is missing."""
+    register_backend(OutOfCore)
+    register_backend(Ghost)
+    yield
+    unregister_backend("ooc")
+    unregister_backend("ghost")
 
 
 def test_default_is_sklearn_with_reasons():
@@ -61,8 +84,7 @@ def test_size_rule_goes_out_of_core_above_the_budget(fake_out_of_core_backend):
         assert so.explain(so.LogisticRegression(), X, y).backend == "sklearn"
 
 
-def test_size_rule_without_out_of_core_backend_falls_through(monkeypatch):
-    monkeypatch.delitem(_REGISTRY, "dask", raising=False)
+def test_size_rule_without_out_of_core_backend_falls_through(hide_dask):
     with so.config_context(memory_budget=10):
         decision = so.explain(so.KMeans(2), X)
     assert decision.backend == "sklearn"

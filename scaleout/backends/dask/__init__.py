@@ -13,21 +13,23 @@ import importlib
 import time
 from dataclasses import dataclass
 from functools import partial
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..._config import get_config
+from ..._config import get_config, set_config
+from ...cluster import KMeans
 from ...data import Batch
+from ...decomposition import PCA
+from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import DataError, UnsupportedOnBackend
-from ..base import Backend, FitResult
+from ...linear_model import LinearRegression, LogisticRegression
+from ...registry import implementation, register_implementation
+from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
 from .passes import Passes
 
 if TYPE_CHECKING:
-    from ...base import ScaleoutEstimator
     from ...data import Dataset
-    from ...pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -46,24 +48,28 @@ class Kernel:
     def check_params(self, params: dict[str, Any]) -> None:
         self._function(self.check)(params)
 
+    def check_task(self, task: FitTask) -> None:
+        """Raise UnsupportedOnBackend for an option the kernel cannot honour."""
+        self.check_params(task.params)
+
     def run(self, passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
         return self._function(self.fit)(passes, params)
 
 
-KERNELS: dict[str, Kernel] = {
-    "LinearRegression": Kernel(".linear_model", "check_linear_params", "fit_linear_regression"),
-    "LogisticRegression": Kernel(
-        ".linear_model", "check_logistic_params", "fit_logistic_regression"
-    ),
-    "DecisionTreeClassifier": Kernel(
+KERNELS: dict[type, Kernel] = {
+    LinearRegression: Kernel(".linear_model", "check_linear_params", "fit_linear_regression"),
+    LogisticRegression: Kernel(".linear_model", "check_logistic_params", "fit_logistic_regression"),
+    DecisionTreeClassifier: Kernel(
         ".tree", "check_tree_params", "fit_decision_tree", (("classifier", True),)
     ),
-    "DecisionTreeRegressor": Kernel(
+    DecisionTreeRegressor: Kernel(
         ".tree", "check_tree_params", "fit_decision_tree", (("classifier", False),)
     ),
-    "KMeans": Kernel(".cluster", "check_kmeans_params", "fit_kmeans"),
-    "PCA": Kernel(".decomposition", "check_pca_params", "fit_pca"),
+    KMeans: Kernel(".cluster", "check_kmeans_params", "fit_kmeans"),
+    PCA: Kernel(".decomposition", "check_pca_params", "fit_pca"),
 }
+for _estimator, _kernel in KERNELS.items():
+    register_implementation("dask", _estimator, _kernel)
 
 _CLIENTS: dict[str, Any] = {}
 
@@ -90,7 +96,7 @@ def current_client() -> Any:
 
 
 def _cache_policy(dataset: Dataset) -> str:
-    from ..resolve import memory_budget
+    from ...engines.resolve import memory_budget
 
     configured = get_config()["dask_cache"]
     if configured != "auto":
@@ -146,69 +152,74 @@ class DaskBackend(Backend):
     """Out-of-core fits from chunks: exact algorithms, local or on a cluster."""
 
     name = "dask"
+    requires = ("dask", "distributed")
+    extra = "dask"
+    out_of_core = True
+    priority = 10
+    schemes = ("tcp", "tls", "ucx", "inproc")
+    address_help = "'tcp://host:port'"
+    native_pipelines = True
 
-    def check_supported(self, estimator: ScaleoutEstimator) -> None:
-        kernel = KERNELS.get(type(estimator).__name__)
-        if kernel is None:
-            raise UnsupportedOnBackend(
-                f"{type(estimator).__name__} is not supported by backend 'dask'; "
-                f"supported: {sorted(KERNELS)}"
-            )
-        kernel.check_params(estimator.get_params(deep=False))
+    @classmethod
+    def claims(cls, data: Any) -> bool:
+        """A Dask DataFrame or Array."""
+        return type(data).__module__.startswith("dask") and hasattr(data, "to_delayed")
 
-    def fit(
-        self, estimator: ScaleoutEstimator, dataset: Dataset, sample_weight: Any = None
-    ) -> FitResult:
+    def wrap(self, data: Any, target: Any = None) -> Dataset:
+        from ...data.daskframe import DaskDataset
+
+        return DaskDataset(data, target)
+
+    def connect(self, address: str | None) -> None:
+        """Later dask fits run on the scheduler at ``address`` (None: this machine)."""
+        set_config(dask_scheduler=address)
+
+    def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
         if sample_weight is not None:
             raise UnsupportedOnBackend(
-                f"{type(estimator).__name__}.fit(sample_weight=...) is not supported by "
+                f"{task.name}.fit(sample_weight=...) is not supported by "
                 "backend 'dask'; supported: sample_weight=None"
             )
         start = time.perf_counter()
         passes = open_passes(dataset)
         try:
-            state = self._fit_on(estimator, passes)
+            state = self._fit_on(task, passes)
         finally:
             passes.close()
         return FitResult(state, self._stats(passes, start))
 
-    def _fit_on(self, estimator: ScaleoutEstimator, passes: Passes) -> dict[str, Any]:
-        state = KERNELS[type(estimator).__name__].run(passes, estimator.get_params(deep=False))
-        if estimator._classifier:  # the kernels read the classes in their first pass
-            estimator.check_fit_target(state["classes_"])
+    @staticmethod
+    def _fit_on(task: FitTask, passes: Passes) -> dict[str, Any]:
+        state = implementation("dask", task.estimator).run(passes, task.params)
+        if task.classifier:  # the kernels read the classes in their first pass
+            task.check_target(state["classes_"])
         return state
 
-    def fit_pipeline(self, pipeline: Pipeline, dataset: Dataset, **fit_params: Any) -> FitResult:
-        from ...base import ScaleoutEstimator
-
+    def fit_pipeline(
+        self, tasks: list[FitTask], dataset: Dataset, **fit_params: Any
+    ) -> PipelineResult:
         if fit_params:
             raise UnsupportedOnBackend(
                 f"Pipeline.fit({', '.join(fit_params)}=...) is not supported by backend 'dask'"
             )
-        for name, step in pipeline.steps:
-            if not isinstance(step, ScaleoutEstimator):
-                raise UnsupportedOnBackend(
-                    f"pipeline step {name!r} ({type(step).__name__}) is not a scaleout "
-                    "estimator; backend 'dask' runs only scaleout estimators"
-                )
         start = time.perf_counter()
         base = passes = open_passes(dataset)
+        results: list[FitResult] = []
         try:
-            schema: Any = dataset
-            for index, (_, step) in enumerate(pipeline.steps):
-                state = self._fit_on(step, passes)
-                step._set_fitted(state, schema, _Decision(self.name), self._stats(base, start))
-                if index < len(pipeline.steps) - 1:
-                    width = int(step.transform(np.zeros((1, step.n_features_in_))).shape[1])
+            width = dataset.n_features
+            for index, task in enumerate(tasks):
+                state = self._fit_on(task, passes)
+                results.append(FitResult(state, n_features=width))
+                if index < len(tasks) - 1:
+                    step = task.fitted(state, width)
+                    width = int(step.transform(np.zeros((1, width))).shape[1])
                     passes = TransformedPasses(passes, step, width)
-                    schema = SimpleNamespace(
-                        n_features=width,
-                        has_feature_names=False,
-                        feature_names=[f"x{j}" for j in range(width)],
-                    )
         finally:
             base.close()
-        return FitResult({}, self._stats(base, start))
+        stats = self._stats(base, start)
+        for result in results:
+            result.stats = stats
+        return PipelineResult(results, stats)
 
     @staticmethod
     def _stats(passes: Passes, start: float) -> dict[str, Any]:
@@ -230,12 +241,6 @@ def _scheduler_address(passes: Passes) -> str | None:
     if client is None:
         return None
     return str(client.scheduler.address)
-
-
-@dataclass(frozen=True)
-class _Decision:
-    backend: str
-    rule: str = "pipeline"
 
 
 BACKEND = DaskBackend

@@ -31,13 +31,20 @@ job"``, see :func:`.convert.prepare`); ``classes_from`` for a classifier
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
+from ..._config import get_config, set_config
+from ...cluster import KMeans
+from ...decomposition import PCA
+from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import UnsupportedOnBackend
-from ..base import Backend, FitResult
+from ...linear_model import LinearRegression, LogisticRegression
+from ...registry import implementation, register_implementation
+from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
 from . import params as _params
 from .algorithm import Algorithm
 from .cluster import KMeansAlgorithm
@@ -52,51 +59,97 @@ from .tree import TreeAlgorithm
 if TYPE_CHECKING:
     from ...base import ScaleoutEstimator
     from ...data import Dataset
-    from ...pipeline import Pipeline
 
 __all__ = ["ALGORITHMS", "BACKEND", "SparkBackend", "get_session"]
 
-ALGORITHMS: dict[str, Algorithm] = {
-    "LinearRegression": LinearRegressionAlgorithm(),
-    "LogisticRegression": LogisticRegressionAlgorithm(),
-    "DecisionTreeClassifier": TreeAlgorithm(classifier=True),
-    "DecisionTreeRegressor": TreeAlgorithm(classifier=False),
-    "KMeans": KMeansAlgorithm(),
-    "PCA": PCAAlgorithm(),
+ALGORITHMS: dict[type, Algorithm] = {
+    LinearRegression: LinearRegressionAlgorithm(),
+    LogisticRegression: LogisticRegressionAlgorithm(),
+    DecisionTreeClassifier: TreeAlgorithm(classifier=True),
+    DecisionTreeRegressor: TreeAlgorithm(classifier=False),
+    KMeans: KMeansAlgorithm(),
+    PCA: PCAAlgorithm(),
 }
+for _estimator, _algorithm in ALGORITHMS.items():
+    register_implementation("spark", _estimator, _algorithm)
 
 #: Final pipeline steps that can follow a PCA step (their models map through the
 #: sign convention of scikit-learn's components).
 AFTER_PCA = ("LinearRegression", "LogisticRegression", "KMeans")
 
 
-@dataclass(frozen=True)
-class _Decision:
-    backend: str
-    rule: str = "pipeline"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_LOOPBACK_CONF = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
 
 
 class SparkBackend(Backend):
     """Fit with Spark MLlib; the fitted model is plain NumPy (see the module docs)."""
 
     name = "spark"
+    requires = ("pyspark",)
+    extra = "spark"
+    schemes = ("spark", "k8s", "mesos")
+    address_help = "'spark://host:port', 'yarn' or 'local[*]'"
+    native_pipelines = True
 
-    def check_supported(self, estimator: ScaleoutEstimator) -> None:
+    def check_supported(self, task: FitTask) -> None:
         """Raise :class:`UnsupportedOnBackend` before any data moves (see :mod:`.params`)."""
-        _params.check_supported(estimator)
+        _params.check_supported(task)
+
+    # ---------------------------------------------------------------- input
+    @classmethod
+    def claims(cls, data: Any) -> bool:
+        """A Spark DataFrame."""
+        return type(data).__module__.startswith("pyspark") and hasattr(data, "sparkSession")
+
+    def wrap(self, data: Any, target: Any = None) -> Dataset:
+        from ...data.sparkframe import SparkDataset
+
+        return SparkDataset(data, target=target)
+
+    # -------------------------------------------------------------- address
+    @classmethod
+    def accepts_address(cls, address: str) -> bool:
+        """``spark://``, ``k8s://``, ``mesos://``, ``yarn``, ``local`` and ``local[N]``."""
+        return (
+            super().accepts_address(address)
+            or address in ("yarn", "local")
+            or address.startswith("local[")
+        )
+
+    def connect(self, address: str | None) -> None:
+        """Later spark fits run on the master at ``address`` (None: ``local[*]``).
+
+        For a master on 127.0.0.1 the driver is bound to loopback too, and the
+        executors use this interpreter (``PYSPARK_PYTHON``) unless set. A Spark
+        session already started on another master is stopped, so the next fit
+        builds one on the new master.
+        """
+        master = "local[*]" if address is None else address
+        conf = dict(get_config()["spark_conf"])
+        if master.startswith("spark://") and urlparse(master).hostname in _LOOPBACK:
+            for key, value in _LOOPBACK_CONF.items():
+                conf.setdefault(key, value)
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if address is None:
+            set_config(spark_master=master)
+        else:
+            set_config(spark_master=master, spark_conf=conf)
+        _stop_other_session(master)
 
     # ------------------------------------------------------------------ fit
-    def fit(
-        self, estimator: ScaleoutEstimator, dataset: Dataset, sample_weight: Any = None
-    ) -> FitResult:
-        name = type(estimator).__name__
-        algorithm = ALGORITHMS[name]
+    def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
+        name = task.name
+        algorithm = implementation(self.name, task.estimator)
         if sample_weight is not None and not algorithm.weights:
             raise UnsupportedOnBackend(
                 f"{name}.fit(sample_weight=...) is not supported by backend 'spark'; "
                 "supported: sample_weight=None"
             )
-        params = estimator.get_params(deep=False)
+        params = task.params
         start = time.perf_counter()
         spark = get_session()
         with spark_errors(f"fitting {name}"), quiet_pandas(), JobTracker(spark, name) as jobs:
@@ -111,8 +164,7 @@ class SparkBackend(Backend):
             )
             checked = time.perf_counter()
             try:
-                if estimator._classifier:
-                    estimator.check_fit_target(prepared.classes)
+                task.check_target(prepared.classes)
                 state, info = algorithm.fit(
                     spark, params, prepared, prepared.frame, FEATURES, prepared.n_features
                 )
@@ -128,7 +180,9 @@ class SparkBackend(Backend):
         return FitResult(state, _stats(spark, prepared.n_rows, jobs, start, checked, done, info))
 
     # ------------------------------------------------------------- pipeline
-    def fit_pipeline(self, pipeline: Pipeline, dataset: Dataset, **fit_params: Any) -> FitResult:
+    def fit_pipeline(
+        self, tasks: list[FitTask], dataset: Dataset, **fit_params: Any
+    ) -> PipelineResult:
         """Fit ``[PCA] + final`` as one ``pyspark.ml.Pipeline`` on the assembled vectors.
 
         Supported: any single supported estimator, or one PCA step (an int or
@@ -137,15 +191,14 @@ class SparkBackend(Backend):
         scikit-learn's (centred input, components' signs flipped into the
         final model).
         """
-        steps = self._pipeline_steps(pipeline, fit_params)
-        final = steps[-1]
-        final_name = type(final).__name__
-        if len(steps) == 1:
+        self._check_pipeline(tasks, fit_params)
+        final = tasks[-1]
+        final_name = final.name
+        if len(tasks) == 1:
             result = self.fit(final, dataset)
-            final._set_fitted(result.state, dataset, _Decision(self.name), result.stats)
-            return FitResult({}, result.stats)
-        pca, algorithm = steps[0], ALGORITHMS[final_name]
-        final_params = final.get_params(deep=False)
+            return PipelineResult([result], result.stats)
+        pca, algorithm = tasks[0], ALGORITHMS[final.estimator]
+        final_params = final.params
         start = time.perf_counter()
         spark = get_session()
         with (
@@ -164,8 +217,7 @@ class SparkBackend(Backend):
             )
             checked = time.perf_counter()
             try:
-                if final._classifier:
-                    final.check_fit_target(prepared.classes)
+                final.check_target(prepared.classes)
                 pca_state, final_state, info, k = self._fit_pca_then(
                     spark, pca, final, prepared, algorithm
                 )
@@ -174,21 +226,17 @@ class SparkBackend(Backend):
         done = time.perf_counter()
         info["data_check"] = "own job"
         stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
-        pca._set_fitted(pca_state, dataset, _Decision(self.name), stats)
-        schema = SimpleNamespace(
-            n_features=k, has_feature_names=False, feature_names=[f"x{j}" for j in range(k)]
-        )
-        final._set_fitted(final_state, schema, _Decision(self.name), stats)
-        return FitResult({}, stats)
+        steps = [FitResult(pca_state, stats), FitResult(final_state, stats, n_features=k)]
+        return PipelineResult(steps, stats)
 
     @staticmethod
     def _fit_pca_then(
-        spark: Any, pca: Any, final: Any, prepared: Any, algorithm: Algorithm
+        spark: Any, pca: FitTask, final: FitTask, prepared: Any, algorithm: Algorithm
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], int]:
         """Fit PCA then ``final``: (PCA state, final state, info, components kept)."""
-        final_name = type(final).__name__
-        pca_params, final_params = pca.get_params(deep=False), final.get_params(deep=False)
-        pca_algorithm = ALGORITHMS["PCA"]
+        final_name = final.name
+        pca_params, final_params = pca.params, final.params
+        pca_algorithm = ALGORITHMS[PCA]
         p = prepared.n_features
         k = pca_algorithm.k(pca_params, prepared.n_rows, p)
         pca_stage = pca_algorithm.stage(pca_params, prepared, FEATURES, p)
@@ -208,40 +256,29 @@ class SparkBackend(Backend):
         algorithm.flip_features(final_state, PCAAlgorithm.signs(pca_model), final_name)
         return pca_state, final_state, info, k
 
-    def _pipeline_steps(self, pipeline: Pipeline, fit_params: dict[str, Any]) -> list[Any]:
-        from ...base import ScaleoutEstimator
-
+    def _check_pipeline(self, tasks: list[FitTask], fit_params: dict[str, Any]) -> None:
         if fit_params:
             raise UnsupportedOnBackend(
                 f"Pipeline.fit({', '.join(fit_params)}=...) is not supported by backend 'spark'"
             )
-        steps = []
-        for name, step in pipeline.steps:
-            if not isinstance(step, ScaleoutEstimator):
-                raise UnsupportedOnBackend(
-                    f"pipeline step {name!r} ({type(step).__name__}) is not a scaleout "
-                    "estimator; backend 'spark' runs only scaleout estimators"
-                )
-            steps.append(step)
-        if len(steps) == 1:
-            return steps
-        names = [type(s).__name__ for s in steps]
+        if len(tasks) == 1:
+            return
+        names = [task.name for task in tasks]
         supported = (
             "one estimator, or PCA followed by one of "
             f"{', '.join(AFTER_PCA)} (PCA with an int or None n_components)"
         )
-        if len(steps) > 2 or names[0] != "PCA" or names[1] not in AFTER_PCA:
+        if len(tasks) > 2 or names[0] != "PCA" or names[1] not in AFTER_PCA:
             raise UnsupportedOnBackend(
                 f"Pipeline({' -> '.join(names)}) is not supported by backend 'spark'; "
                 f"supported: {supported}"
             )
-        n_components = steps[0].get_params(deep=False).get("n_components")
+        n_components = tasks[0].params.get("n_components")
         if isinstance(n_components, float):
             raise UnsupportedOnBackend(
                 f"PCA(n_components={n_components!r}) inside a Pipeline is not supported by "
                 f"backend 'spark'; supported: {supported}"
             )
-        return steps
 
     # -------------------------------------------------------------- predict
     def predict_frame(
@@ -279,6 +316,17 @@ def _stats(
         "seconds": done - start,
         "spark_master": str(spark.sparkContext.master),
     }
+
+
+def _stop_other_session(master: str) -> None:
+    """Stop an active Spark session on another master (one SparkContext per process)."""
+    if "pyspark" not in sys.modules:
+        return
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None and session.sparkContext.master != master:
+        session.stop()
 
 
 BACKEND = SparkBackend

@@ -112,7 +112,7 @@ import numpy as np
 from ...exceptions import InvalidParameterError, UnsupportedOnBackend
 
 if TYPE_CHECKING:
-    from ...base import ScaleoutEstimator
+    from ...engines.base import FitTask
 
 __all__ = [
     "DEFAULT_MAX_BINS",
@@ -194,13 +194,13 @@ def _unsupported(name: str, option: str, value: Any, supported: str) -> Unsuppor
     )
 
 
-def check_supported(estimator: ScaleoutEstimator) -> None:
-    """Raise if the Spark engine cannot fit ``estimator`` as scikit-learn would.
+def check_supported(task: FitTask) -> None:
+    """Raise if the Spark engine cannot fit ``task`` as scikit-learn would.
 
     Parameters
     ----------
-    estimator : ScaleoutEstimator
-        Only its parameters are read: no data, no Spark session.
+    task : FitTask
+        Only the estimator class and its parameters are read: no data, no Spark session.
 
     Raises
     ------
@@ -210,7 +210,7 @@ def check_supported(estimator: ScaleoutEstimator) -> None:
     InvalidParameterError
         For a ``max_bins`` that is not an int >= 2.
     """
-    name = type(estimator).__name__
+    name = task.name
     checks = {
         "LinearRegression": _check_linear,
         "LogisticRegression": _check_logistic,
@@ -224,7 +224,7 @@ def check_supported(estimator: ScaleoutEstimator) -> None:
         raise UnsupportedOnBackend(
             f"{name} is not supported by backend '{BACKEND}'; supported: {list(SUPPORTED)}"
         )
-    check(name, estimator.get_params(deep=False))
+    check(name, task.params)
 
 
 # ------------------------------------------------------------------ linear models

@@ -7,7 +7,8 @@ Precedence, first match wins (as Fugue's ``make_execution_engine``):
 3. the input's type: data that lives in an engine (a Spark or Dask
    DataFrame) is fitted by that engine;
 4. the size rule: data whose estimated in-memory size exceeds the memory
-   budget goes to an installed out-of-core engine;
+   budget goes to the installed out-of-core engine of the highest
+   ``priority`` (ties by name);
 5. the default, ``sklearn`` (in memory).
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 import psutil
 
 from .._config import get_config
-from . import _REGISTRY, available_backends, backend_spec
+from . import available_backends, backend_class
 
 DEFAULT_BACKEND = "sklearn"
 
@@ -110,7 +111,7 @@ def resolve_backend(estimator: Any, dataset: Any) -> EngineDecision:
     }
 
     def decide(name: str, rule: str) -> EngineDecision:
-        backend_spec(name)  # an unknown name fails here, listing the valid ones
+        backend_class(name)  # an unknown name fails here, listing the valid ones
         return EngineDecision(backend=name, rule=rule, reasons=reasons, **common)
 
     explicit = getattr(estimator, "backend", "auto")
@@ -132,7 +133,10 @@ def resolve_backend(estimator: Any, dataset: Any) -> EngineDecision:
     reasons.append("input type: NumPy/pandas/files, no engine implied")
 
     if nbytes is not None and nbytes > budget:
-        out_of_core = [n for n in available_backends() if _REGISTRY[n].out_of_core]
+        out_of_core = sorted(
+            (n for n in available_backends() if backend_class(n).out_of_core),
+            key=lambda n: (-backend_class(n).priority, n),
+        )
         size = f"estimated {_format_bytes(nbytes)} > memory budget {_format_bytes(budget)}"
         if out_of_core:
             reasons.append(f"size: {size}, so out of core on {out_of_core[0]!r}")
