@@ -7,10 +7,10 @@ Spark MLlib, and always return a plain-NumPy model.
 from . import datasets
 from ._config import config_context, get_config, set_config
 from ._version import __version__
+from .backends.spark.data import from_spark
 from .cluster import KMeans
 from .connect import connect
 from .data import Dataset, read_csv, read_npy, read_parquet
-from .data.sparkframe import from_spark
 from .decomposition import PCA
 from .engines import available_backends, known_backends
 from .explain import explain

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .data import as_dataset
+from .engines import wrap_input
 from .engines.resolve import EngineDecision, resolve_backend
 
 
@@ -31,4 +31,4 @@ def explain(estimator: Any, X: Any, y: Any = None) -> EngineDecision:
     >>> print(so.explain(so.KMeans(8), np.zeros((10, 2))).backend)
     sklearn
     """
-    return resolve_backend(estimator, as_dataset(X, y))
+    return resolve_backend(estimator, wrap_input(X, y))

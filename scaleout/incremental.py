@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 
 from ._config import get_config
-from .data import Dataset, InMemoryDataset, as_dataset
+from .data import Dataset, InMemoryDataset
+from .engines import wrap_input
 from .exceptions import DataError, InvalidParameterError, NotFittedError
 
 
@@ -88,7 +89,7 @@ class Incremental(MetaEstimatorMixin, BaseEstimator):
                 "SGDRegressor, MiniBatchKMeans, IncrementalPCA)"
             )
         start = time.perf_counter()
-        dataset = as_dataset(X, y)
+        dataset = wrap_input(X, y)
         estimator = clone(self.estimator)
         passes = 1
         kwargs: dict[str, Any] = {}

@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 import scaleout as so
 from scaleout.backends.spark.compat import create_frame, to_arrow
-from scaleout.data.sparkframe import SparkDataset, from_spark
+from scaleout.backends.spark.data import SparkDataset, from_spark
 from scaleout.datasets import make_blobs
 from scaleout.exceptions import (
     DataError,

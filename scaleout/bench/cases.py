@@ -16,6 +16,7 @@ from ..exceptions import ScaleoutError
 
 __all__ = [
     "ALGORITHMS",
+    "CAPPED_PARAMS",
     "CLUSTER_OF",
     "ENGINES",
     "ENGINE_PEER",
@@ -23,6 +24,7 @@ __all__ = [
     "QUICK",
     "AlgorithmCase",
     "Preset",
+    "case_of",
     "format_bytes",
     "parse_bytes",
     "parse_sizes",
@@ -57,34 +59,45 @@ class AlgorithmCase:
         return self.task in ("regression", "classification")
 
 
-ALGORITHMS: dict[str, AlgorithmCase] = {
-    case.name: case
-    for case in [
-        AlgorithmCase("LinearRegression", "regression", "regression"),
-        AlgorithmCase(
-            "LogisticRegression",
-            "classification",
-            "classification",
-            {"C": 1.0, "max_iter": 100, "tol": 1e-4},
-        ),
-        AlgorithmCase(
-            "DecisionTreeClassifier",
-            "classification",
-            "classification",
-            {"max_depth": 6, "random_state": 0},
-        ),
-        AlgorithmCase(
-            "DecisionTreeRegressor", "regression", "regression", {"max_depth": 6, "random_state": 0}
-        ),
-        AlgorithmCase(
-            "KMeans",
-            "blobs",
-            "clustering",
-            {"n_clusters": 8, "n_init": 1, "max_iter": 20, "tol": 1e-4, "random_state": 0},
-        ),
-        AlgorithmCase("PCA", "blobs", "decomposition", {"n_components": 5}),
-    ]
+#: Settings the suite caps so the full run fits in its time (every engine and peer
+#: uses them); any other registered algorithm runs with scikit-learn's defaults.
+CAPPED_PARAMS: dict[str, dict[str, Any]] = {
+    "LogisticRegression": {"C": 1.0, "max_iter": 100, "tol": 1e-4},
+    "DecisionTreeClassifier": {"max_depth": 6, "random_state": 0},
+    "DecisionTreeRegressor": {"max_depth": 6, "random_state": 0},
+    "KMeans": {"n_clusters": 8, "n_init": 1, "max_iter": 20, "tol": 1e-4, "random_state": 0},
+    "PCA": {"n_components": 5},
 }
+
+
+def case_of(estimator: type) -> AlgorithmCase:
+    """The suite's case for a registered estimator class: its data and metric from its kind."""
+    from sklearn.base import is_classifier, is_clusterer, is_regressor
+
+    instance = estimator()
+    if is_classifier(instance):
+        data, task = "classification", "classification"
+    elif is_regressor(instance):
+        data, task = "regression", "regression"
+    elif is_clusterer(instance):
+        data, task = "blobs", "clustering"
+    else:
+        data, task = "blobs", "decomposition"
+    return AlgorithmCase(
+        estimator.__name__, data, task, dict(CAPPED_PARAMS.get(estimator.__name__, {}))
+    )
+
+
+def _registered_cases() -> dict[str, AlgorithmCase]:
+    from ..registry import estimator_classes
+
+    return {
+        name: case_of(cls) for name, cls in estimator_classes(algorithms_only=True).items()
+    }
+
+
+#: Every registered algorithm (the registry is the list; see :func:`case_of`).
+ALGORITHMS: dict[str, AlgorithmCase] = _registered_cases()
 
 #: Engines in the order they run (one is up at a time).
 ENGINES: tuple[str, ...] = (

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._config import config_context
+from ..registry import estimator_class
 from . import cases as _cases
 from .data import BenchData, generate, sample
 from .engines import Engine, import_seconds, make_engine
@@ -235,7 +236,7 @@ class _Suite:
             dataset = so.read_parquet(data.path, target="y")
         else:
             dataset = so.read_parquet(data.path, features=data.features)
-        model = getattr(so, algorithm)(backend=engine.backend, **case.params)
+        model = estimator_class(algorithm)(backend=engine.backend, **case.params)
         model.fit(dataset)
         return from_model(model, case.task)
 

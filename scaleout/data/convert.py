@@ -17,8 +17,8 @@ from .validate import is_sparse
 __all__ = ["as_dataset"]
 
 # Engine-native inputs, recognised by the module of their type (never imported
-# here). Extension point: later issues wrap these in datasets of their own
-# (with ``native_backend`` set) instead of raising.
+# here). The engines wrap the frames they claim before this layer sees them
+# (scaleout.engines.wrap_input); what reaches here is refused with a remedy.
 _ENGINE_MODULES = ("pyspark", "dask")
 
 
@@ -112,15 +112,6 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
             "sparse input is not supported; convert it with X.toarray() (if it fits in "
             "memory) or write it to Parquet and pass the path."
         )
-    engine = _engine_of(X)
-    if engine == "dask" and hasattr(X, "to_delayed"):
-        from .daskframe import DaskDataset
-
-        return DaskDataset(X, y)
-    if engine == "pyspark" and hasattr(X, "sparkSession"):
-        from .sparkframe import SparkDataset
-
-        return SparkDataset(X, target=y)
     _reject_engine_input(X, "X")
     _reject_engine_input(y, "y")
     if isinstance(X, (str, os.PathLike)):

@@ -29,10 +29,13 @@ __all__ = [
     "available_backends",
     "backend_class",
     "claiming_backend",
+    "engines_for",
+    "format_support_matrix",
     "get_backend",
     "in_memory_stats",
     "known_backends",
     "register_backend",
+    "support_matrix",
     "unregister_backend",
     "wrap_input",
 ]
@@ -160,6 +163,36 @@ def get_backend(name: str) -> Backend:
     backend = cls()
     _INSTANCES[name] = backend
     return backend
+
+
+def engines_for(estimator: type) -> list[str]:
+    """The installed engines that fit ``estimator`` (a scaleout estimator class)."""
+    return [name for name in available_backends() if get_backend(name).supports(estimator)]
+
+
+def support_matrix() -> dict[str, list[str]]:
+    """Every registered algorithm → the installed engines that fit it.
+
+    Derived from the algorithm registry and the engines' declarations; shown
+    by ``scaleout --help`` and ``so.explain``.
+    """
+    from ..registry import estimator_classes
+
+    return {
+        name: engines_for(cls) for name, cls in estimator_classes(algorithms_only=True).items()
+    }
+
+
+def format_support_matrix() -> str:
+    """:func:`support_matrix` as a text table, one algorithm a line."""
+    matrix = support_matrix()
+    engines = available_backends()
+    width = max(len(name) for name in matrix) if matrix else 10
+    lines = [f"{'algorithm':<{width}}  " + "  ".join(engines)]
+    for name, fitted_by in matrix.items():
+        marks = "  ".join(f"{'yes' if e in fitted_by else '-':<{len(e)}}" for e in engines)
+        lines.append(f"{name:<{width}}  {marks}".rstrip())
+    return "\n".join(lines)
 
 
 def claiming_backend(data: Any) -> str | None:

@@ -44,6 +44,8 @@ class EngineDecision:
         Estimated in-memory size of the data.
     memory_budget : int
         The budget the size rule compared against.
+    supported_by : list of str
+        The installed engines that fit this estimator.
     """
 
     backend: str
@@ -52,10 +54,13 @@ class EngineDecision:
     data: str = ""
     estimated_nbytes: int | None = None
     memory_budget: int = 0
+    supported_by: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"backend: {self.backend}  (decided by: {self.rule})", f"data: {self.data}"]
         lines += [f"  {i}. {reason}" for i, reason in enumerate(self.reasons, 1)]
+        if self.supported_by:
+            lines.append(f"engines that fit it: {', '.join(self.supported_by)}")
         return "\n".join(lines)
 
 
@@ -79,6 +84,14 @@ def _format_bytes(n: int | None) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)
+
+
+def _fitted_by(estimator: Any) -> list[str]:
+    from . import engines_for
+
+    if not hasattr(type(estimator), "_sklearn_class"):
+        return []  # a pipeline: each step says for itself
+    return engines_for(type(estimator))
 
 
 def resolve_backend(estimator: Any, dataset: Any) -> EngineDecision:
@@ -112,7 +125,9 @@ def resolve_backend(estimator: Any, dataset: Any) -> EngineDecision:
 
     def decide(name: str, rule: str) -> EngineDecision:
         backend_class(name)  # an unknown name fails here, listing the valid ones
-        return EngineDecision(backend=name, rule=rule, reasons=reasons, **common)
+        return EngineDecision(
+            backend=name, rule=rule, reasons=reasons, supported_by=_fitted_by(estimator), **common
+        )
 
     explicit = getattr(estimator, "backend", "auto")
     if explicit != "auto":

@@ -166,7 +166,7 @@ class DaskBackend(Backend):
         return type(data).__module__.startswith("dask") and hasattr(data, "to_delayed")
 
     def wrap(self, data: Any, target: Any = None) -> Dataset:
-        from ...data.daskframe import DaskDataset
+        from .data import DaskDataset
 
         return DaskDataset(data, target)
 

@@ -106,7 +106,7 @@ class SparkBackend(Backend):
         return type(data).__module__.startswith("pyspark") and hasattr(data, "sparkSession")
 
     def wrap(self, data: Any, target: Any = None) -> Dataset:
-        from ...data.sparkframe import SparkDataset
+        from .data import SparkDataset
 
         return SparkDataset(data, target=target)
 

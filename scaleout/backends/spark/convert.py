@@ -6,7 +6,7 @@ Where the rows come from:
   Spark's executors read the files, nothing passes through the driver;
 * a :class:`~scaleout.data.CsvDataset` → ``spark.read.csv`` (header, the
   dataset's delimiter; values cast to numbers with ``try_cast``);
-* a :class:`~scaleout.data.sparkframe.SparkDataset` → its DataFrame (a vector
+* a :class:`~scaleout.backends.spark.data.SparkDataset` → its DataFrame (a vector
   column is expanded with ``vector_to_array``);
 * anything else (NumPy, pandas, ``.npy``, Dask) → loaded on the driver and
   sent as an Arrow table (``compat.create_frame``: ``createDataFrame(pyarrow.Table)``,
@@ -30,9 +30,9 @@ import numpy as np
 import pyarrow as pa
 
 from ...data import CsvDataset, Dataset, ParquetDataset
-from ...data.sparkframe import SparkDataset
 from ...exceptions import DataError, UnsupportedOnBackend
 from .compat import create_frame
+from .data import SparkDataset
 
 __all__ = [
     "FEATURES",

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ...data.sparkframe import is_vector_type
 from ...exceptions import DataError, UnsupportedOnBackend
+from .data import is_vector_type
 
 if TYPE_CHECKING:
     from ...base import ScaleoutEstimator

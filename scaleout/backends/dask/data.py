@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..exceptions import DataError, NonNumericDataError
-from .dataset import Batch, Dataset, check_batch_rows, rebatch
-from .partitions import Partition
-from .validate import check_features, check_target
+from ...data.dataset import Batch, Dataset, check_batch_rows, rebatch
+from ...data.partitions import Partition
+from ...data.validate import check_features, check_target
+from ...exceptions import DataError, NonNumericDataError
 
 __all__ = ["DaskDataset", "DaskPartition", "is_dask_collection"]
 

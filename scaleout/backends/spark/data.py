@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..exceptions import DataError, NonNumericDataError
-from ._arrow import select_names, table_to_numpy
-from .dataset import Batch, Dataset, check_batch_rows
+from ...data._arrow import select_names, table_to_numpy
+from ...data.dataset import Batch, Dataset, check_batch_rows
+from ...exceptions import DataError, NonNumericDataError
 
 __all__ = ["SparkDataset", "from_spark", "is_spark_frame"]
 
@@ -276,7 +276,7 @@ class SparkDataset(Dataset):
         DataError
             For NaN / infinite / missing values (naming the column and row).
         """
-        from ..backends.spark.compat import to_arrow
+        from .compat import to_arrow
 
         table = to_arrow(self._arrow_frame())
         self._n_rows = table.num_rows
