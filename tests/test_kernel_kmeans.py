@@ -20,10 +20,10 @@ from sklearn.datasets import load_digits, load_wine, make_blobs
 from sklearn.metrics import pairwise_distances
 from sklearn.preprocessing import StandardScaler
 
-from scaleout.backends.dask import cluster
-from scaleout.backends.dask.cluster import _ROUNDS, check_kmeans_params, fit_kmeans
-from scaleout.backends.dask.passes import InMemoryPasses, add
 from scaleout.exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
+from scaleout.kernels import kmeans as cluster
+from scaleout.kernels.kmeans import _ROUNDS, check_kmeans_params, fit_kmeans
+from scaleout.kernels.passes import InMemoryPasses, add
 
 #: statistics pass + k-means|| rounds + weights pass.
 INIT_PASSES = 1 + _ROUNDS + 1

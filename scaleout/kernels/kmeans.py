@@ -88,8 +88,8 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans as _SklearnKMeans
 from sklearn.utils import check_random_state
 
-from ...data import Batch
-from ...exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
+from ..data import Batch
+from ..exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
 from .passes import Passes, add
 
 try:  # scikit-learn's compiled E-step; a NumPy version stands in without it.
@@ -102,7 +102,6 @@ except ImportError:  # pragma: no cover - depends on scikit-learn internals
 
 __all__ = ["check_kmeans_params", "fit_kmeans"]
 
-_BACKEND = "dask"
 #: k-means|| rounds and oversampling factor (candidates per round / n_clusters).
 _ROUNDS = 5
 _OVERSAMPLING = 2
@@ -123,9 +122,9 @@ _USE_SKLEARN = _sk_lloyd is not None
 # ---------------------------------------------------------------------------
 
 
-def _unsupported(option: str, value: Any, supported: str) -> UnsupportedOnBackend:
+def _unsupported(option: str, value: Any, supported: str, backend: str) -> UnsupportedOnBackend:
     return UnsupportedOnBackend(
-        f"KMeans({option}={value!r}) is not supported by backend '{_BACKEND}'; "
+        f"KMeans({option}={value!r}) is not supported by backend '{backend}'; "
         f"supported: {supported}"
     )
 
@@ -136,13 +135,15 @@ _INIT_SUPPORTED = (
 )
 
 
-def check_kmeans_params(params: dict) -> None:
-    """Raise if the dask kernel cannot honour these KMeans options.
+def check_kmeans_params(params: dict, *, backend: str = "dask") -> None:
+    """Raise if the kernel cannot honour these KMeans options.
 
     Parameters
     ----------
     params : dict
         ``KMeans.get_params()`` (scikit-learn 1.9 names).
+    backend : str, default="dask"
+        The engine running the kernel, named in the messages.
 
     Raises
     ------
@@ -162,15 +163,15 @@ def check_kmeans_params(params: dict) -> None:
     """
     algorithm = params.get("algorithm", "lloyd")
     if algorithm != "lloyd":
-        raise _unsupported("algorithm", algorithm, "'lloyd'")
+        raise _unsupported("algorithm", algorithm, "'lloyd'", backend)
     init = params.get("init", "k-means++")
     if isinstance(init, str):
         if init not in ("k-means++", "random"):
-            raise _unsupported("init", init, _INIT_SUPPORTED)
+            raise _unsupported("init", init, _INIT_SUPPORTED, backend)
     elif callable(init):
-        raise _unsupported("init", init, _INIT_SUPPORTED)
+        raise _unsupported("init", init, _INIT_SUPPORTED, backend)
     elif np.ndim(init) != 2:
-        raise _unsupported("init", init, _INIT_SUPPORTED)
+        raise _unsupported("init", init, _INIT_SUPPORTED, backend)
 
 
 def _n_runs(params: dict) -> int:
@@ -657,7 +658,7 @@ def _lloyd(
     return stats
 
 
-def fit_kmeans(passes: Passes, params: dict) -> dict:
+def fit_kmeans(passes: Passes, params: dict, *, backend: str = "dask") -> dict:
     """Fit k-means on chunked data with passes; scikit-learn's Lloyd semantics.
 
     Parameters
@@ -692,7 +693,7 @@ def fit_kmeans(passes: Passes, params: dict) -> dict:
     not its random numbers). ``n_init`` runs share passes. Passes: see the
     module docstring.
     """
-    check_kmeans_params(params)
+    check_kmeans_params(params, backend=backend)
     k = int(params.get("n_clusters", 8))
     max_iter = int(params.get("max_iter", 300))
     rel_tol = float(params.get("tol", 1e-4))
@@ -721,6 +722,7 @@ def fit_kmeans(passes: Passes, params: dict) -> dict:
         if _USE_SKLEARN
         else nullcontext()
     )
+    passes.expect_passes(None)  # statistics, seeding, Lloyd: keep the chunks
     with blas:
         if not isinstance(init, str):
             centers = np.array(init, dtype=np.float64)
