@@ -120,7 +120,10 @@ def test_kmeans(engine, data_dir, cluster_client):
         )
     ref = cluster.KMeans(5, random_state=0).fit(X)
     assert model.inertia_ <= 1.01 * ref.inertia_
-    assert not hasattr(model, "labels_")
+    # labels_ as scikit-learn's: the closest final centre of each row, in row order
+    assert model.labels_.dtype == np.int32 and model.labels_.shape == (ROWS,)
+    assert_array_equal(model.labels_, model.predict(X))
+    assert metrics.adjusted_rand_score(model.labels_, ref.labels_) >= 0.99
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -114,16 +114,12 @@ def check_logistic_params(params: dict, *, backend: str = "dask") -> None:
                 backend,
             )
     elif penalty not in ("l2", None):
-        raise _unsupported(
-            "penalty", penalty, "penalties: 'l2', None ('deprecated' = l2)", backend
-        )
+        raise _unsupported("penalty", penalty, "penalties: 'l2', None ('deprecated' = l2)", backend)
 
     if params.get("dual", False):
         raise _unsupported("dual", params["dual"], "dual values: False", backend)
     if params.get("warm_start", False):
-        raise _unsupported(
-            "warm_start", params["warm_start"], "warm_start values: False", backend
-        )
+        raise _unsupported("warm_start", params["warm_start"], "warm_start values: False", backend)
 
     class_weight = params.get("class_weight")
     if not (class_weight is None or class_weight == "balanced" or isinstance(class_weight, dict)):
@@ -138,13 +134,17 @@ def check_logistic_params(params: dict, *, backend: str = "dask") -> None:
 
 
 def _chunk_class_counts(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted labels in the chunk and the rows of each."""
+    """Sorted labels in the chunk and the rows of each (their weight sum when weighted)."""
     if batch.y is None:
         raise DataError(
             f"LogisticRegression needs a target y; the data from {batch.source} has none"
         )
-    labels, counts = np.unique(batch.y, return_counts=True)
-    return labels, counts.astype(np.int64)
+    if batch.weights is None:
+        labels, counts = np.unique(batch.y, return_counts=True)
+        return labels, counts.astype(np.int64)
+    labels, index = np.unique(batch.y, return_inverse=True)
+    weights = np.asarray(batch.weights, dtype=np.float64)
+    return labels, np.bincount(index.ravel(), weights=weights, minlength=len(labels))
 
 
 def _merge_class_counts(
@@ -154,9 +154,20 @@ def _merge_class_counts(
     labels = np.concatenate([a[0], b[0]])
     counts = np.concatenate([a[1], b[1]])
     merged, inverse = np.unique(labels, return_inverse=True)
-    total = np.zeros(len(merged), dtype=np.int64)
+    total = np.zeros(len(merged), dtype=counts.dtype)
     np.add.at(total, inverse.ravel(), counts)
     return merged, total
+
+
+def _row_weights(
+    batch: Batch, class_weight: np.ndarray | None, label: np.ndarray
+) -> np.ndarray | None:
+    """``s_i``: the row's sample weight times its class's weight (None: all 1)."""
+    sw = None if class_weight is None else class_weight[label]
+    if batch.weights is not None:
+        weights = np.asarray(batch.weights, dtype=np.float64)
+        sw = weights if sw is None else sw * weights
+    return sw
 
 
 def _binary_loss_grad(
@@ -167,6 +178,9 @@ def _binary_loss_grad(
     fit_intercept: bool,
 ) -> tuple[float, np.ndarray, float]:
     """Weighted half binomial loss sum, gradient sum and weight sum on one chunk.
+
+    The weight of a row is its sample weight (``batch.weights``, 1 when None)
+    times the weight of its class.
 
     Parameters
     ----------
@@ -208,11 +222,11 @@ def _binary_loss_grad(
     residual *= s
     t += 1.0
     residual /= t
-    if class_weight is None:
+    sw = _row_weights(batch, class_weight, positive_row.astype(np.intp))
+    if sw is None:
         loss_sum = float(pointwise.sum())
         weight_sum = float(X.shape[0])
     else:
-        sw = np.where(positive_row, class_weight[1], class_weight[0])
         loss_sum = float(sw @ pointwise)
         weight_sum = float(sw.sum())
         residual *= sw
@@ -231,6 +245,9 @@ def _multinomial_loss_grad(
     fit_intercept: bool,
 ) -> tuple[float, np.ndarray, float]:
     """Weighted half multinomial loss sum, gradient sum and weight sum on one chunk.
+
+    The weight of a row is its sample weight (``batch.weights``, 1 when None)
+    times the weight of its class.
 
     Parameters
     ----------
@@ -267,11 +284,11 @@ def _multinomial_loss_grad(
     # d/draw = softmax(raw) - onehot(y)
     raw /= norm[:, None]
     raw[rows, label] -= 1.0
-    if class_weight is None:
+    sw = _row_weights(batch, class_weight, label)
+    if sw is None:
         loss_sum = float(pointwise.sum())
         weight_sum = float(n_rows)
     else:
-        sw = class_weight[label]
         loss_sum = float(sw @ pointwise)
         weight_sum = float(sw.sum())
         raw *= sw[:, None]
@@ -291,8 +308,8 @@ def _class_weights(class_weight: Any, classes: np.ndarray, counts: np.ndarray) -
     """Per-class weights exactly as scikit-learn's ``compute_class_weight``.
 
     ``y=classes`` with ``sample_weight=counts`` gives the same weighted class
-    counts as the full ``y`` with unit sample weights, which is what
-    scikit-learn's lbfgs path passes.
+    counts as the full ``y`` with its sample weights (or unit weights), which
+    is what scikit-learn's lbfgs path passes.
     """
     if class_weight is None:
         return None
