@@ -89,7 +89,7 @@ from sklearn.cluster import KMeans as _SklearnKMeans
 from sklearn.utils import check_random_state
 
 from .._config import memory_budget
-from ..data import Batch
+from ..data.dataset import Batch
 from ..exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
 from .passes import ChunkStore, Passes, add
 
@@ -901,7 +901,7 @@ def fit_kmeans(passes: Passes, params: dict, *, backend: str = "dask") -> dict:
         )
     with blas:
         if not isinstance(init, str):
-            centers = np.array(init, dtype=np.float64)
+            centers = np.array(init, dtype=np.float64, order="C")
             if centers.shape[0] != k:
                 raise InvalidParameterError(
                     f"The shape of the initial centers {centers.shape} does not match "

@@ -41,7 +41,7 @@ from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 
-from ..data import Batch
+from ..data.dataset import Batch
 from ..exceptions import DataError, UnsupportedOnBackend
 from .passes import Passes
 

@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._config import get_config, memory_budget
-from ..data import Batch
+from ..data.dataset import Batch
 
 __all__ = [
     "ChunkStore",

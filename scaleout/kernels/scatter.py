@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..data import Batch
+from ..data.dataset import Batch
 
 
 class Scatter(NamedTuple):

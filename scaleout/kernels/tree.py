@@ -74,7 +74,7 @@ import numpy as np
 from scipy.special import xlogy
 
 from .._sktree import LEAF, UNDEFINED, build_tree
-from ..data import Batch
+from ..data.dataset import Batch
 from ..exceptions import InvalidParameterError, UnsupportedOnBackend
 from .passes import ChunkStore, Passes
 

@@ -191,6 +191,17 @@ class LocalPasses(Passes):
             return self._stores
 
     # ------------------------------------------------------------------ passes
+    def _keep_this_pass(self) -> bool:
+        """Whether this pass keeps the chunks it decodes; decides where, here.
+
+        Decided on the calling thread: the configuration (the memory budget)
+        is thread-local and Dask's worker threads do not see it.
+        """
+        keep = self.keeps_chunks() and self._policy != "none"
+        if keep:
+            self._decide_storage()
+        return keep
+
     def _apply(self, fn: Callable[[Batch, ChunkStore | None], T], index: int, keep: bool) -> T:
         store = self._stores[index] if self._stores is not None else None
         return fn(self._chunk(index, keep), store)
@@ -198,14 +209,14 @@ class LocalPasses(Passes):
     def _map_reduce(
         self, fn: Callable[[Batch, ChunkStore | None], T], combine: Callable[[T, T], T]
     ) -> T:
-        keep = self.keeps_chunks() and self._policy != "none"
+        keep = self._keep_this_pass()
         self._chunk_stores()
         leaves = [dask.delayed(self._apply)(fn, i, keep) for i in range(len(self.partitions))]
         (root,) = _tree_reduce(leaves, dask.delayed(combine))
         return dask.compute(root, scheduler="threads")[0]
 
     def sample(self, n: int, random_state: int | None) -> Batch:
-        keep = self.keeps_chunks() and self._policy != "none"
+        keep = self._keep_this_pass()
         self.sample_passes += 1
         sampler = SampleFn.for_passes(self, n, random_state)
         parts = [
