@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psutil
+
 from .exceptions import InvalidParameterError
 
 _DEFAULTS: dict[str, Any] = {
@@ -123,3 +125,15 @@ def config_context(**options: Any) -> Iterator[None]:
     finally:
         _thread_config().clear()
         _thread_config().update(old)
+
+
+def memory_budget() -> int:
+    """Bytes of data the in-memory engine (and a fit's caches) may take.
+
+    ``memory_budget`` from the config when set, else ``memory_fraction`` of
+    the memory available now.
+    """
+    config = get_config()
+    if config["memory_budget"] is not None:
+        return int(config["memory_budget"])
+    return int(psutil.virtual_memory().available * config["memory_fraction"])

@@ -75,8 +75,8 @@ def test_linear_regression(engine, data_dir, cluster_client):
     assert model.fit_stats_["passes"] == 1
     assert model.fit_stats_["rows"] == ROWS
     assert model.fit_stats_["partitions"] == 8  # 4 files x 2 row groups of 2,500 rows
-    expected = {"memory": "memory", "spill": "spill", "cluster": "cluster memory"}[engine]
-    assert model.fit_stats_["storage"] == expected
+    # one pass: the files are streamed, no decoded copy is kept on any engine
+    assert model.fit_stats_["storage"] == "none"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -104,6 +104,9 @@ def test_logistic_regression(kind, engine, data_dir, cluster_client):
     assert model.coef_.shape == ref.coef_.shape  # 3 classes: multinomial (3, 8)
     assert np.linalg.norm(model.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-3
     assert np.mean(model.predict(X) == ref.predict(X)) >= 0.999
+    # several passes: the decoded chunks are kept where the engine keeps them
+    expected = {"memory": "memory", "spill": "spill", "cluster": "cluster memory"}[engine]
+    assert model.fit_stats_["storage"] == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -117,7 +120,10 @@ def test_kmeans(engine, data_dir, cluster_client):
         )
     ref = cluster.KMeans(5, random_state=0).fit(X)
     assert model.inertia_ <= 1.01 * ref.inertia_
-    assert not hasattr(model, "labels_")
+    # labels_ as scikit-learn's: the closest final centre of each row, in row order
+    assert model.labels_.dtype == np.int32 and model.labels_.shape == (ROWS,)
+    assert_array_equal(model.labels_, model.predict(X))
+    assert metrics.adjusted_rand_score(model.labels_, ref.labels_) >= 0.99
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -188,8 +194,11 @@ def test_unsupported_options_are_named():
     X = np.random.default_rng(0).normal(size=(50, 3))
     with pytest.raises(UnsupportedOnBackend, match=r"PCA\(n_components='mle'\).*supported"):
         so.PCA("mle", backend="dask").fit(X)
-    with pytest.raises(UnsupportedOnBackend, match="sample_weight"):
-        so.LinearRegression(backend="dask").fit(X, X[:, 0], sample_weight=np.ones(50))
+    with pytest.raises(DataError, match=r"sample_weight.shape == \(49,\), expected \(50,\)"):
+        so.LinearRegression(backend="dask").fit(X, X[:, 0], sample_weight=np.ones(49))
+    negative = np.where(np.arange(50) == 3, -1.0, 1.0)
+    with pytest.raises(DataError, match=r"non-negative; row 3 is -1\.0"):
+        so.LinearRegression(backend="dask").fit(X, X[:, 0], sample_weight=negative)
 
 
 def test_size_rule_picks_dask_above_the_budget(data_dir):
@@ -386,3 +395,170 @@ def test_progress_line_per_pass_and_pass_count(data_dir, caplog):
     assert len(lines) == model.fit_stats_["passes"] >= 3
     assert lines[0].startswith("pass 1 (") and f"{ROWS} rows in" in lines[0]
     assert lines[-1].startswith(f"pass {len(lines)} (") and lines[-1].endswith("rows/s")
+
+
+# ------------------------------------------------------------- sample_weight
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sample_weight_on_dask_equals_sklearn(engine, data_dir, cluster_client):
+    reg = so.read_parquet(data_dir["regression"].path, target="y")
+    multi = so.read_parquet(data_dir["multiclass"].path, target="y")
+    blobs_info = data_dir["blobs"]
+    blobs = so.read_parquet(blobs_info.path, features=[f"x{j}" for j in range(6)])
+    Xr, yr = reg.to_numpy()
+    Xc, yc = multi.to_numpy()
+    Xb, _ = blobs.to_numpy()
+    w = np.random.default_rng(0).integers(0, 4, ROWS).astype(float)
+    with _where(engine, cluster_client):
+        lin = so.LinearRegression(backend="dask").fit(reg, sample_weight=w)
+        logit = so.LogisticRegression(backend="dask").fit(multi, sample_weight=w)
+        dtc = so.DecisionTreeClassifier(max_depth=5, backend="dask").fit(multi, sample_weight=w)
+        dtr = so.DecisionTreeRegressor(max_depth=5, backend="dask").fit(reg, sample_weight=w)
+        km = so.KMeans(5, init=Xb[:5], n_init=1, backend="dask").fit(blobs, sample_weight=w)
+    ref = linear_model.LinearRegression().fit(Xr, yr, sample_weight=w)
+    assert np.linalg.norm(lin.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-6
+    ref = linear_model.LogisticRegression().fit(Xc, yc, sample_weight=w)
+    assert np.linalg.norm(logit.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-3
+    assert np.mean(logit.predict(Xc) == ref.predict(Xc)) >= 0.999
+    ref = tree.DecisionTreeClassifier(max_depth=5, random_state=0).fit(Xc, yc, sample_weight=w)
+    assert dtc.score(Xc, yc, sample_weight=w) >= ref.score(Xc, yc, sample_weight=w) - 0.01
+    ref = tree.DecisionTreeRegressor(max_depth=5, random_state=0).fit(Xr, yr, sample_weight=w)
+    assert dtr.score(Xr, yr, sample_weight=w) >= ref.score(Xr, yr, sample_weight=w) - 0.01
+    ref = cluster.KMeans(5, init=Xb[:5], n_init=1).fit(Xb, sample_weight=w)
+    assert_allclose(km.cluster_centers_, ref.cluster_centers_, rtol=1e-9)
+    assert km.inertia_ == pytest.approx(ref.inertia_, rel=1e-9)
+    assert_array_equal(km.labels_, ref.labels_)
+
+
+def test_integer_sample_weight_on_dask_is_repeated_rows():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3_000, 4))
+    y = X @ np.arange(1.0, 5.0) + rng.normal(size=3_000)
+    w = rng.integers(0, 3, 3_000)
+    rows = np.repeat(np.arange(3_000), w)
+    with so.config_context(dask_scheduler="threads", dask_chunk_rows=700):
+        weighted = so.LinearRegression(backend="dask").fit(X, y, sample_weight=w)
+        repeated = so.LinearRegression(backend="dask").fit(X[rows], y[rows])
+    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-9)
+    assert weighted.intercept_ == pytest.approx(repeated.intercept_, rel=1e-9)
+
+
+# ------------------------------------------------------------ caches, spills
+@pytest.fixture
+def spill_root(tmp_path, monkeypatch):
+    """The system temp dir, where the local executor makes its spill directory."""
+    import tempfile
+
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+def test_a_one_pass_fit_over_the_budget_writes_no_spill(data_dir, spill_root):
+    info = data_dir["regression"]
+    ds = so.read_parquet(info.path, target="y")
+    with so.config_context(dask_scheduler="threads", dask_chunk_rows=2_500):
+        roomy = so.LinearRegression(backend="dask").fit(ds)
+        with so.config_context(memory_budget=ds.estimated_nbytes // 10):
+            tight = so.LinearRegression(backend="dask").fit(ds)
+            pca = so.PCA(3, backend="dask").fit(
+                so.read_parquet(info.path, features=[f"x{j}" for j in range(8)])
+            )
+    assert list(spill_root.iterdir()) == []
+    assert tight.fit_stats_["storage"] == pca.fit_stats_["storage"] == "none"
+    assert_array_equal(tight.coef_, roomy.coef_)
+    assert tight.intercept_ == roomy.intercept_
+
+
+def _spying_on_spills(monkeypatch, root, module, name, fail_at=None):
+    """Wrap a kernel's chunk function: record the spill files it sees, fail on a call."""
+    import importlib
+    import os
+
+    kernel = importlib.import_module(module)
+    real = getattr(kernel, name)
+    seen: dict[str, object] = {"files": set(), "calls": 0}
+
+    def spy(*args, **kwargs):
+        seen["calls"] += 1
+        for directory in root.iterdir():
+            seen["files"] |= set(os.listdir(directory))
+        if fail_at is not None and seen["calls"] >= fail_at:
+            raise RuntimeError("boom in a chunk")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kernel, name, spy)
+    return seen
+
+
+def test_a_multi_pass_fit_over_the_budget_spills_and_cleans_up(data_dir, spill_root, monkeypatch):
+    info = data_dir["binary"]
+    ds = so.read_parquet(info.path, target="y")
+    X, y = ds.to_numpy()
+    seen = _spying_on_spills(
+        monkeypatch, spill_root, "scaleout.kernels.logistic", "_binary_loss_grad"
+    )
+    with so.config_context(
+        dask_scheduler="threads", dask_chunk_rows=2_500, memory_budget=ds.estimated_nbytes // 10
+    ):
+        model = so.LogisticRegression(backend="dask").fit(ds)
+    assert model.fit_stats_["storage"] == "spill"
+    assert {f"{i}.X.npy" for i in range(8)} <= seen["files"]  # every chunk decoded once
+    assert list(spill_root.iterdir()) == []  # removed at the end of the fit
+    ref = linear_model.LogisticRegression().fit(X, y)
+    assert np.linalg.norm(model.coef_ - ref.coef_) / np.linalg.norm(ref.coef_) <= 1e-3
+
+
+def test_spill_files_are_removed_after_an_error_mid_fit(data_dir, spill_root, monkeypatch):
+    info = data_dir["binary"]
+    ds = so.read_parquet(info.path, target="y")
+    seen = _spying_on_spills(
+        monkeypatch, spill_root, "scaleout.kernels.logistic", "_binary_loss_grad", fail_at=20
+    )
+    with (
+        so.config_context(
+            dask_scheduler="threads", dask_chunk_rows=2_500, memory_budget=ds.estimated_nbytes // 10
+        ),
+        pytest.raises(RuntimeError, match="boom in a chunk"),
+    ):
+        so.LogisticRegression(backend="dask").fit(ds)
+    assert seen["calls"] >= 20 and {f"{i}.X.npy" for i in range(8)} <= seen["files"]
+    assert list(spill_root.iterdir()) == []
+
+
+def test_tree_bin_codes_spill_beyond_the_budget_and_are_removed(data_dir, spill_root, monkeypatch):
+    from scaleout.kernels import tree as tree_kernel
+
+    info = data_dir["binary"]
+    ds = so.read_parquet(info.path, target="y")
+    X, y = ds.to_numpy()
+    seen = _spying_on_spills(monkeypatch, spill_root, "scaleout.kernels.tree", "_histogram")
+    with so.config_context(
+        dask_scheduler="threads", dask_chunk_rows=2_500, memory_budget=ds.estimated_nbytes // 10
+    ):
+        model = so.DecisionTreeClassifier(max_depth=4, backend="dask").fit(ds)
+    assert model.fit_stats_["storage"] == "spill"
+    assert any(name.startswith("store") and name.endswith("codes.npy") for name in seen["files"])
+    assert list(spill_root.iterdir()) == []
+    assert not hasattr(tree_kernel, "_memo")  # no process-wide cache left behind
+    ref = tree.DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, y)
+    assert model.score(X, y) >= ref.score(X, y) - 0.01
+
+
+def test_cluster_chunks_are_released_after_a_multi_pass_fit(data_dir, cluster_client):
+    info = data_dir["binary"]
+    with so.config_context(dask_scheduler=cluster_client.scheduler.address):
+        model = so.DecisionTreeClassifier(max_depth=3, backend="dask").fit(
+            so.read_parquet(info.path, target="y")
+        )
+    assert model.fit_stats_["storage"] == "cluster memory"
+
+    def scaleout_keys(dask_scheduler):
+        return [str(k) for k in dask_scheduler.tasks if "scaleout-load" in str(k)]
+
+    import time
+
+    deadline = time.monotonic() + 10
+    while cluster_client.run_on_scheduler(scaleout_keys) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cluster_client.run_on_scheduler(scaleout_keys) == []

@@ -41,12 +41,16 @@ class Batch:
         row group 2"`` or ``"in-memory array"``.
     row_offset : int
         Index of the batch's first row within the whole dataset.
+    weights : numpy.ndarray or None
+        1-D float64 sample weights of the rows, or None (every row weighs 1).
+        Out-of-core executors attach the slice of the fit's ``sample_weight``.
     """
 
     X: np.ndarray
     y: np.ndarray | None
     source: str
     row_offset: int
+    weights: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -58,6 +62,7 @@ class Batch:
 
     def __repr__(self) -> str:
         y = "" if self.y is None else ", with y"
+        y += "" if self.weights is None else ", weighted"
         return (
             f"Batch(rows {self.row_offset}..{self.row_offset + self.n_rows - 1} "
             f"({self.n_rows} x {self.X.shape[1]} {self.X.dtype}{y}) from {self.source})"
@@ -202,7 +207,8 @@ def _slice(batch: Batch, start: int, stop: int) -> Batch:
     if start == 0 and stop == batch.n_rows:
         return batch
     y = None if batch.y is None else batch.y[start:stop]
-    return Batch(batch.X[start:stop], y, batch.source, batch.row_offset + start)
+    w = None if batch.weights is None else batch.weights[start:stop]
+    return Batch(batch.X[start:stop], y, batch.source, batch.row_offset + start, w)
 
 
 def _join(parts: list[Batch]) -> Batch:
@@ -210,9 +216,10 @@ def _join(parts: list[Batch]) -> Batch:
         return parts[0]
     X = np.concatenate([p.X for p in parts])
     y = None if parts[0].y is None else np.concatenate([p.y for p in parts])
+    w = None if parts[0].weights is None else np.concatenate([p.weights for p in parts])
     first, last = parts[0].source, parts[-1].source
     source = first if first == last else f"{first} to {last}"
-    return Batch(X, y, source, parts[0].row_offset)
+    return Batch(X, y, source, parts[0].row_offset, w)
 
 
 def rebatch(pieces: Iterable[Batch], batch_rows: int | None) -> Iterator[Batch]:

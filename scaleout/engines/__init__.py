@@ -1,6 +1,6 @@
 """The registry of engines, and the contract they implement (:mod:`.base`).
 
-Engines are :class:`~scaleout.backends.base.Backend` subclasses found through
+Engines are :class:`~scaleout.engines.base.Backend` subclasses found through
 the ``scaleout.backends`` entry-point group (scaleout's own three are
 registered there too, in pyproject.toml), or registered at run time with
 :func:`register_backend`, as joblib's ``register_parallel_backend`` keeps a

@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import psutil
-
-from .._config import get_config
+from .._config import get_config, memory_budget
 from . import available_backends, backend_class
+
+__all__ = ["DEFAULT_BACKEND", "EngineDecision", "memory_budget", "resolve_backend"]
 
 DEFAULT_BACKEND = "sklearn"
 
@@ -62,18 +62,6 @@ class EngineDecision:
         if self.supported_by:
             lines.append(f"engines that fit it: {', '.join(self.supported_by)}")
         return "\n".join(lines)
-
-
-def memory_budget() -> int:
-    """Bytes of data the in-memory engine may take.
-
-    ``memory_budget`` from the config when set, else ``memory_fraction`` of
-    the memory available now.
-    """
-    config = get_config()
-    if config["memory_budget"] is not None:
-        return int(config["memory_budget"])
-    return int(psutil.virtual_memory().available * config["memory_fraction"])
 
 
 def _format_bytes(n: int | None) -> str:

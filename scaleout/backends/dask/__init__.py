@@ -1,10 +1,9 @@
 """The ``dask`` engine: exact out-of-core algorithms, on one machine or a cluster.
 
-Every algorithm is a kernel written as passes over chunks (``passes.py``);
-``executor.py`` runs the passes with Dask's threaded scheduler on this
-machine, or on a ``distributed`` cluster. One kernel module per algorithm,
-named as scikit-learn's modules: ``linear_model``, ``tree``, ``cluster``,
-``decomposition``.
+Every algorithm is an engine-neutral kernel written as passes over chunks
+(:mod:`scaleout.kernels`, one module per algorithm); ``executor.py`` runs the
+passes with Dask's threaded scheduler on this machine, or on a
+``distributed`` cluster.
 """
 
 from __future__ import annotations
@@ -23,10 +22,10 @@ from ...data import Batch
 from ...decomposition import PCA
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import DataError, UnsupportedOnBackend
+from ...kernels.passes import ChunkStore, Passes
 from ...linear_model import LinearRegression, LogisticRegression
 from ...registry import implementation, register_implementation
 from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
-from .passes import Passes
 
 if TYPE_CHECKING:
     from ...data import Dataset
@@ -42,8 +41,8 @@ class Kernel:
     options: tuple[tuple[str, Any], ...] = ()
 
     def _function(self, name: str) -> Any:
-        module = importlib.import_module(self.module, __name__)
-        return partial(getattr(module, name), **dict(self.options))
+        module = importlib.import_module(self.module)
+        return partial(getattr(module, name), **dict(self.options), backend="dask")
 
     def check_params(self, params: dict[str, Any]) -> None:
         self._function(self.check)(params)
@@ -57,16 +56,20 @@ class Kernel:
 
 
 KERNELS: dict[type, Kernel] = {
-    LinearRegression: Kernel(".linear_model", "check_linear_params", "fit_linear_regression"),
-    LogisticRegression: Kernel(".linear_model", "check_logistic_params", "fit_logistic_regression"),
+    LinearRegression: Kernel(
+        "scaleout.kernels.linear", "check_linear_params", "fit_linear_regression"
+    ),
+    LogisticRegression: Kernel(
+        "scaleout.kernels.logistic", "check_logistic_params", "fit_logistic_regression"
+    ),
     DecisionTreeClassifier: Kernel(
-        ".tree", "check_tree_params", "fit_decision_tree", (("classifier", True),)
+        "scaleout.kernels.tree", "check_tree_params", "fit_decision_tree", (("classifier", True),)
     ),
     DecisionTreeRegressor: Kernel(
-        ".tree", "check_tree_params", "fit_decision_tree", (("classifier", False),)
+        "scaleout.kernels.tree", "check_tree_params", "fit_decision_tree", (("classifier", False),)
     ),
-    KMeans: Kernel(".cluster", "check_kmeans_params", "fit_kmeans"),
-    PCA: Kernel(".decomposition", "check_pca_params", "fit_pca"),
+    KMeans: Kernel("scaleout.kernels.kmeans", "check_kmeans_params", "fit_kmeans"),
+    PCA: Kernel("scaleout.kernels.pca", "check_pca_params", "fit_pca"),
 }
 for _estimator, _kernel in KERNELS.items():
     register_implementation("dask", _estimator, _kernel)
@@ -95,31 +98,60 @@ def current_client() -> Any:
         return None
 
 
-def _cache_policy(dataset: Dataset) -> str:
-    from ...engines.resolve import memory_budget
+def _check_weights(sample_weight: Any, n_rows: int) -> np.ndarray | None:
+    """``sample_weight`` as a float64 array of ``n_rows`` (a scalar is broadcast)."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim == 0:
+        return np.full(n_rows, float(weights))
+    if weights.shape != (n_rows,):
+        raise DataError(
+            f"sample_weight.shape == {weights.shape}, expected ({n_rows},): one weight per row"
+        )
+    if np.any(weights < 0):
+        row = int(np.flatnonzero(weights < 0)[0])
+        raise DataError(
+            f"sample_weight must be non-negative; row {row} is {weights[row]}"
+        )
+    return weights
 
-    configured = get_config()["dask_cache"]
-    if configured != "auto":
-        return configured
-    return "memory" if dataset.estimated_nbytes <= memory_budget() else "spill"
 
+def open_passes(dataset: Dataset, sample_weight: Any = None) -> Passes:
+    """Passes over ``dataset`` on the configured cluster, or on this machine.
 
-def open_passes(dataset: Dataset) -> Passes:
-    """Passes over ``dataset`` on the configured cluster, or on this machine."""
+    Parameters
+    ----------
+    dataset : Dataset
+    sample_weight : array-like or scalar, optional
+        One non-negative weight per row (checked against the row count before
+        any pass).
+    """
     from .executor import ClusterPasses, LocalPasses
 
     partitions = dataset.partitions(get_config()["dask_chunk_rows"])
     if not partitions:
         raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
+    weights = _check_weights(sample_weight, sum(p.n_rows for p in partitions))
     client = current_client()
     if client is not None:
-        return ClusterPasses(client, partitions, dataset.n_features)
-    return LocalPasses(partitions, dataset.n_features, cache=_cache_policy(dataset))
+        return ClusterPasses(client, partitions, dataset.n_features, sample_weight=weights)
+    return LocalPasses(
+        partitions,
+        dataset.n_features,
+        cache=get_config()["dask_cache"],
+        estimated_nbytes=dataset.estimated_nbytes,
+        sample_weight=weights,
+    )
 
 
 def _transform_batch(step: Any, batch: Batch) -> Batch:
     return Batch(
-        np.asarray(step.transform(np.asarray(batch.X))), batch.y, batch.source, batch.row_offset
+        np.asarray(step.transform(np.asarray(batch.X))),
+        batch.y,
+        batch.source,
+        batch.row_offset,
+        batch.weights,
     )
 
 
@@ -130,11 +162,17 @@ class TransformedPasses(Passes):
         super().__init__()
         self.inner, self.step = inner, step
         self.n_rows, self.n_features = inner.n_rows, n_features
+        self.weighted = inner.weighted
+
+    def expect_passes(self, n: int | None) -> None:
+        """The plan of a later step is the inner passes' plan."""
+        super().expect_passes(n)
+        self.inner.expect_passes(n)
 
     def _map_reduce(self, fn: Any, combine: Any) -> Any:
         transform = partial(_transform_batch, self.step)
         return self.inner.map_reduce(
-            partial(_compose, fn, transform), label="pipeline", combine=combine
+            partial(_compose, fn, transform), label="pipeline", combine=combine, with_store=True
         )
 
     def report(self, label: str, seconds: float) -> None:
@@ -144,8 +182,8 @@ class TransformedPasses(Passes):
         return _transform_batch(self.step, self.inner.sample(n, random_state))
 
 
-def _compose(fn: Any, transform: Any, batch: Batch) -> Any:
-    return fn(transform(batch))
+def _compose(fn: Any, transform: Any, batch: Batch, store: ChunkStore | None) -> Any:
+    return fn(transform(batch), store)
 
 
 class DaskBackend(Backend):
@@ -175,13 +213,8 @@ class DaskBackend(Backend):
         set_config(dask_scheduler=address)
 
     def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
-        if sample_weight is not None:
-            raise UnsupportedOnBackend(
-                f"{task.name}.fit(sample_weight=...) is not supported by "
-                "backend 'dask'; supported: sample_weight=None"
-            )
         start = time.perf_counter()
-        passes = open_passes(dataset)
+        passes = open_passes(dataset, sample_weight)
         try:
             state = self._fit_on(task, passes)
         finally:
@@ -228,7 +261,7 @@ class DaskBackend(Backend):
             "passes": passes.passes + passes.sample_passes,
             "seconds": time.perf_counter() - start,
             "pass_seconds": passes.pass_seconds,
-            "storage": getattr(passes, "storage", "memory"),
+            "storage": passes.storage,
             "scheduler": "distributed" if hasattr(passes, "client") else "local threads",
             "scheduler_address": _scheduler_address(passes),
             "partitions": len(getattr(passes, "partitions", [])),

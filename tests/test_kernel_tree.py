@@ -23,10 +23,11 @@ from sklearn.datasets import (
 from sklearn.metrics import r2_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from scaleout.backends.dask import tree as kernel
-from scaleout.backends.dask.passes import InMemoryPasses
-from scaleout.backends.dask.tree import check_tree_params, fit_decision_tree
+import scaleout as so
 from scaleout.exceptions import InvalidParameterError, UnsupportedOnBackend
+from scaleout.kernels import tree as kernel
+from scaleout.kernels.passes import InMemoryPasses
+from scaleout.kernels.tree import check_tree_params, fit_decision_tree
 
 CHUNK = 97  # uneven chunks on every dataset below
 
@@ -331,25 +332,30 @@ def test_thresholds_route_unseen_values_like_training(monkeypatch):
     assert est.score(X, y) > 0.8
 
 
-def test_same_tree_without_memo_subtraction_or_large_histograms(monkeypatch):
+def test_same_tree_without_store_subtraction_or_large_histograms(monkeypatch):
     X, y = load_digits(return_X_y=True)
     reference, _, _ = _fit(X, y, max_depth=6)
-    monkeypatch.setattr(kernel, "CACHE_BYTES", 0)  # bin and route from the root every pass
     monkeypatch.setattr(kernel, "KEEP_CELLS", 0)  # count both children
     monkeypatch.setattr(kernel, "HIST_CELLS", 64 * 10 * 17 * 3)  # 3 nodes per pass
-    state, passes, _ = _fit(X, y, max_depth=6)
+    with so.config_context(memory_budget=1):  # the chunk stores keep nothing:
+        state, passes, _ = _fit(X, y, max_depth=6)  # bin and route from the root every pass
     assert passes.passes > 6
+    assert all(len(store) == 0 for store in passes.stores)
     for name in ("children_left", "feature", "threshold", "n_node_samples", "value"):
         np.testing.assert_array_equal(
             getattr(state["tree_"], name), getattr(reference["tree_"], name)
         )
-    assert not kernel._memo
+    assert not hasattr(kernel, "_memo") and not hasattr(kernel, "CACHE_BYTES")
 
 
-def test_memo_is_released_after_fit():
+def test_the_chunk_stores_hold_the_codes_until_close():
     X, y = load_wine(return_X_y=True)
-    _fit(X, y, max_depth=3)
-    assert not kernel._memo and kernel._memo_bytes == 0
+    _, passes, _ = _fit(X, y, max_depth=3)
+    assert all(len(store) == 4 for store in passes.stores)  # codes, labels, node, depth
+    codes = [v for k, v in passes.stores[0]._values.items() if k.endswith("codes")]
+    assert codes[0].shape == (CHUNK, X.shape[1]) and codes[0].dtype == np.uint8
+    passes.close()
+    assert passes.stores is None
 
 
 def test_float32_chunks():
@@ -372,7 +378,6 @@ def test_float32_chunks():
         (True, "max_features", "sqrt", "None"),
         (True, "max_leaf_nodes", 10, "None"),
         (False, "ccp_alpha", 0.01, "0.0"),
-        (True, "min_weight_fraction_leaf", 0.1, "0.0"),
         (False, "monotonic_cst", [1, 0], "None"),
     ],
 )

@@ -23,44 +23,57 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...data import Batch
+from ..data.dataset import Batch
 
 
 class Scatter(NamedTuple):
-    """Rows, column means and the scatter matrix of the centred rows."""
+    """Rows, column means and the scatter matrix of the centred rows.
+
+    With sample weights ``w``: ``weight = sum(w)``, ``mean`` the weighted
+    mean and ``M = sum_i w_i (z_i - mean)(z_i - mean)ᵀ``; without,
+    ``weight == n``.
+    """
 
     n: int
     mean: np.ndarray
     M: np.ndarray
+    weight: float
 
 
 def chunk_scatter(batch: Batch, *, with_target: bool, center: bool = True) -> Scatter:
-    """The (centred) scatter of one chunk (of ``[X | y]`` when ``with_target``)."""
+    """The (centred, weighted when the batch has weights) scatter of one chunk.
+
+    Of ``[X | y]`` when ``with_target``, else of ``X``.
+    """
     Z = np.column_stack([batch.X, batch.y]) if with_target else np.asarray(batch.X)
     Z = np.asarray(Z, dtype=np.float64)
-    if center and len(Z):
-        mean = Z.mean(axis=0)
+    w = batch.weights
+    weight = float(len(Z)) if w is None else float(np.sum(w))
+    if center and len(Z) and weight > 0:
+        mean = Z.mean(axis=0) if w is None else (w @ Z) / weight
         Z = Z - mean
     else:
         mean = np.zeros(Z.shape[1])
-    return Scatter(len(Z), mean, Z.T @ Z)
+    M = Z.T @ Z if w is None else (Z * w[:, None]).T @ Z
+    return Scatter(len(Z), mean, M, weight)
 
 
 def merge(a: Scatter, b: Scatter) -> Scatter:
     """Exact merge of two chunks' centred statistics (associative)."""
-    if a.n == 0:
-        return b
-    if b.n == 0:
-        return a
-    n = a.n + b.n
+    if a.weight == 0:
+        return b._replace(n=a.n + b.n)
+    if b.weight == 0:
+        return a._replace(n=a.n + b.n)
+    weight = a.weight + b.weight
     d = b.mean - a.mean
-    mean = a.mean + d * (b.n / n)
-    return Scatter(n, mean, a.M + b.M + np.outer(d, d) * (a.n * b.n / n))
+    mean = a.mean + d * (b.weight / weight)
+    M = a.M + b.M + np.outer(d, d) * (a.weight * b.weight / weight)
+    return Scatter(a.n + b.n, mean, M, weight)
 
 
 def merge_uncentered(a: Scatter, b: Scatter) -> Scatter:
     """Merge for statistics computed with ``center=False``."""
-    return Scatter(a.n + b.n, a.mean, a.M + b.M)
+    return Scatter(a.n + b.n, a.mean, a.M + b.M, a.weight + b.weight)
 
 
 def sorted_eigh(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,13 +17,13 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits, load_wine, make_blobs
-from sklearn.metrics import pairwise_distances
+from sklearn.metrics import adjusted_rand_score, pairwise_distances
 from sklearn.preprocessing import StandardScaler
 
-from scaleout.backends.dask import cluster
-from scaleout.backends.dask.cluster import _ROUNDS, check_kmeans_params, fit_kmeans
-from scaleout.backends.dask.passes import InMemoryPasses, add
 from scaleout.exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
+from scaleout.kernels import kmeans as cluster
+from scaleout.kernels.kmeans import _ROUNDS, check_kmeans_params, fit_kmeans
+from scaleout.kernels.passes import InMemoryPasses, add
 
 #: statistics pass + k-means|| rounds + weights pass.
 INIT_PASSES = 1 + _ROUNDS + 1
@@ -94,7 +94,12 @@ def test_inertia_within_one_percent_of_sklearn(name, random_state):
     # inertia_ is the cost of the returned centres (sklearn's definition)
     closest = pairwise_distances(X, state["cluster_centers_"], squared=True).min(axis=1)
     np.testing.assert_allclose(state["inertia_"], closest.sum(), rtol=1e-9)
-    assert "labels_" not in state
+    # labels_: the closest final centre of every row, in row order, int32
+    labels = state["labels_"]
+    assert labels.dtype == np.int32 and labels.shape == (X.shape[0],)
+    d2 = pairwise_distances(X, state["cluster_centers_"], squared=True)
+    chosen = d2[np.arange(len(X)), labels]
+    np.testing.assert_allclose(chosen, d2.min(axis=1), rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("offset", [0.0, 1e6])
@@ -173,9 +178,14 @@ def test_passes_strict_convergence_skips_the_final_pass():
     X = _blobs()
     state, sk, passes = _fit_both(X, 3000, n_clusters=8, random_state=0, tol=0)
     # tol=0 stops only when the labels stop changing; the last Lloyd pass then
-    # measured the inertia of the final centres already.
-    assert passes.passes == INIT_PASSES + state["n_iter_"]
+    # measured the inertia of the final centres already, and left their labels
+    # in the chunk stores: one more pass only collects them.
+    assert passes.passes == INIT_PASSES + state["n_iter_"] + 1
     assert state["inertia_"] == pytest.approx(sk.inertia_, rel=1e-9)
+    # the same partition as scikit-learn's (cluster numbers may differ)
+    assert adjusted_rand_score(state["labels_"], sk.labels_) == 1.0
+    d2 = pairwise_distances(X, state["cluster_centers_"], squared=True)
+    np.testing.assert_array_equal(state["labels_"], d2.argmin(axis=1))
 
 
 def test_passes_tolerance_convergence_adds_the_final_pass():
@@ -193,8 +203,9 @@ def test_random_init_and_n_init():
     assert four[0]["inertia_"] <= one[0]["inertia_"]
     # runs share passes: statistics pass + the longest run's Lloyd passes
     assert four[1].passes <= 1 + 300
-    # tol=0: stops when the labels stop changing, with no final pass
-    assert one[1].passes == 1 + one[0]["n_iter_"]
+    # tol=0: stops when the labels stop changing, with no final inertia pass
+    # (one pass collects the labels kept in the chunk stores)
+    assert one[1].passes == 1 + one[0]["n_iter_"] + 1
     # the result is a Lloyd fixed point: scikit-learn does not move it
     again = KMeans(n_clusters=8, init=four[0]["cluster_centers_"], n_init=1, tol=0).fit(X)
     np.testing.assert_allclose(again.cluster_centers_, four[0]["cluster_centers_"], atol=1e-9)
@@ -229,7 +240,7 @@ def test_chunk_functions_pickle():
     fn = partial(cluster._chunk_lloyd, shift=None, tasks=[("lloyd", centers)], stats=True)
     restored = pickle.loads(pickle.dumps(fn))
     X = np.arange(40.0).reshape(10, 4)
-    out = restored(InMemoryPasses.from_arrays(X, chunk_rows=10).chunks[0])
+    out = restored(InMemoryPasses.from_arrays(X, chunk_rows=10).chunks[0], None)
     assert out["tasks"][0]["counts"].sum() == 10
     assert out["stats"].n == 10
 

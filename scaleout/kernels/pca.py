@@ -15,24 +15,32 @@ from typing import Any
 
 import numpy as np
 
-from ...exceptions import UnsupportedOnBackend
+from ..exceptions import UnsupportedOnBackend
 from .passes import Passes
 from .scatter import chunk_scatter, merge, sorted_eigh
 
 SUPPORTED_SOLVERS = ("auto", "full", "covariance_eigh", "arpack", "randomized")
 
 
-def check_pca_params(params: dict[str, Any]) -> None:
-    """Raise UnsupportedOnBackend for PCA options the dask engine cannot honour."""
+def check_pca_params(params: dict[str, Any], *, backend: str = "dask") -> None:
+    """Raise UnsupportedOnBackend for PCA options the kernel cannot honour.
+
+    Parameters
+    ----------
+    params : dict
+        ``PCA.get_params()``.
+    backend : str, default="dask"
+        The engine running the kernel, named in the messages.
+    """
     n_components = params.get("n_components")
     if n_components == "mle":
         raise UnsupportedOnBackend(
-            "PCA(n_components='mle') is not supported by backend 'dask'; supported: an int, "
+            f"PCA(n_components='mle') is not supported by backend '{backend}'; supported: an int, "
             "a float in (0, 1), or None"
         )
     if params.get("svd_solver", "auto") not in SUPPORTED_SOLVERS:
         raise UnsupportedOnBackend(
-            f"PCA(svd_solver={params['svd_solver']!r}) is not supported by backend 'dask'; "
+            f"PCA(svd_solver={params['svd_solver']!r}) is not supported by backend '{backend}'; "
             f"supported: {SUPPORTED_SOLVERS} (all computed exactly)"
         )
 
@@ -47,7 +55,7 @@ def _n_components(n_components: Any, ratio: np.ndarray, n_rows: int, n_features:
     return int(n_components)
 
 
-def fit_pca(passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
+def fit_pca(passes: Passes, params: dict[str, Any], *, backend: str = "dask") -> dict[str, Any]:
     """Fit PCA in one pass.
 
     Parameters
@@ -63,6 +71,13 @@ def fit_pca(passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
         ``singular_values_``, ``mean_``, ``n_components_``, ``n_samples_``,
         ``noise_variance_`` as scikit-learn defines them.
     """
+    check_pca_params(params, backend=backend)
+    if passes.weighted:
+        raise UnsupportedOnBackend(
+            f"PCA.fit(sample_weight=...) is not supported by backend '{backend}'; "
+            "supported: sample_weight=None (scikit-learn's PCA takes no sample_weight)"
+        )
+    passes.expect_passes(1)  # one pass: nothing is kept
     stats = passes.map_reduce(
         partial(chunk_scatter, with_target=False), label="centred scatter", combine=merge
     )

@@ -1,18 +1,4 @@
-"""Out-of-core linear models: LinearRegression (one scatter pass) and LogisticRegression
-(scikit-learn's lbfgs fit as passes over chunks).
-
-LinearRegression: one pass computes the centred scatter of ``[X | y]``
-(``scatter.py``): ``Sxx = Xcᵀ Xc`` and ``sxy = Xcᵀ yc``. With the
-eigendecomposition ``Sxx = V diag(λ) Vᵀ``, the coefficients are the
-minimum-norm least-squares solution ``b = V diag(1/λ) Vᵀ sxy`` over the
-numerically non-zero ``λ`` (scikit-learn's ``lstsq`` on centred X gives the
-same minimum-norm solution), the intercept ``mean(y) - mean(X) @ b``,
-``singular_ = sqrt(λ)``. ``positive=True`` runs non-negative least squares on
-the equivalent square system ``R b ≈ r`` (``R = diag(√λ) Vᵀ``, ``Rᵀ r = sxy``),
-whose objective equals ``||Xc b - yc||²`` up to a constant, as scikit-learn's
-``nnls``.
-
-LogisticRegression:
+"""Out-of-core LogisticRegression: scikit-learn's lbfgs fit as passes over chunks.
 
 scikit-learn's ``LogisticRegression(solver="lbfgs")`` minimises (see
 ``sklearn.linear_model._logistic._logistic_regression_path`` and
@@ -55,14 +41,11 @@ from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 
-from ...data import Batch
-from ...exceptions import DataError, UnsupportedOnBackend
+from ..data.dataset import Batch
+from ..exceptions import DataError, UnsupportedOnBackend
 from .passes import Passes
-from .scatter import chunk_scatter, merge, merge_uncentered, sorted_eigh
 
 __all__ = ["check_logistic_params", "fit_logistic_regression"]
-
-_BACKEND = "dask"
 
 
 # ---------------------------------------------------------------------------
@@ -70,10 +53,10 @@ _BACKEND = "dask"
 # ---------------------------------------------------------------------------
 
 
-def _unsupported(option: str, value: Any, supported: str) -> UnsupportedOnBackend:
+def _unsupported(option: str, value: Any, supported: str, backend: str) -> UnsupportedOnBackend:
     return UnsupportedOnBackend(
         f"LogisticRegression({option}={value!r}) is not supported by backend "
-        f"'{_BACKEND}'; supported {supported}"
+        f"'{backend}'; supported {supported}"
     )
 
 
@@ -87,13 +70,15 @@ def _effective_C(params: dict) -> float:
     return float(params.get("C", 1.0))
 
 
-def check_logistic_params(params: dict) -> None:
-    """Raise if the dask kernel cannot fit these LogisticRegression options exactly.
+def check_logistic_params(params: dict, *, backend: str = "dask") -> None:
+    """Raise if the kernel cannot fit these LogisticRegression options exactly.
 
     Parameters
     ----------
     params : dict
         ``LogisticRegression.get_params()`` (scikit-learn 1.9 names).
+    backend : str, default="dask"
+        The engine running the kernel, named in the messages.
 
     Raises
     ------
@@ -113,7 +98,7 @@ def check_logistic_params(params: dict) -> None:
     """
     solver = params.get("solver", "lbfgs")
     if solver != "lbfgs":
-        raise _unsupported("solver", solver, "solvers: 'lbfgs'")
+        raise _unsupported("solver", solver, "solvers: 'lbfgs'", backend)
 
     penalty = params.get("penalty", "deprecated")
     C = params.get("C", 1.0)
@@ -126,19 +111,20 @@ def check_logistic_params(params: dict) -> None:
                 l1_ratio,
                 "l1_ratio values: 0.0, None (any value when C=np.inf); "
                 "l1 and elastic-net penalties need solver 'saga' (sklearn backend)",
+                backend,
             )
     elif penalty not in ("l2", None):
-        raise _unsupported("penalty", penalty, "penalties: 'l2', None ('deprecated' = l2)")
+        raise _unsupported("penalty", penalty, "penalties: 'l2', None ('deprecated' = l2)", backend)
 
     if params.get("dual", False):
-        raise _unsupported("dual", params["dual"], "dual values: False")
+        raise _unsupported("dual", params["dual"], "dual values: False", backend)
     if params.get("warm_start", False):
-        raise _unsupported("warm_start", params["warm_start"], "warm_start values: False")
+        raise _unsupported("warm_start", params["warm_start"], "warm_start values: False", backend)
 
     class_weight = params.get("class_weight")
     if not (class_weight is None or class_weight == "balanced" or isinstance(class_weight, dict)):
         raise _unsupported(
-            "class_weight", class_weight, "class_weight values: None, a dict, 'balanced'"
+            "class_weight", class_weight, "class_weight values: None, a dict, 'balanced'", backend
         )
 
 
@@ -148,13 +134,17 @@ def check_logistic_params(params: dict) -> None:
 
 
 def _chunk_class_counts(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted labels in the chunk and the rows of each."""
+    """Sorted labels in the chunk and the rows of each (their weight sum when weighted)."""
     if batch.y is None:
         raise DataError(
             f"LogisticRegression needs a target y; the data from {batch.source} has none"
         )
-    labels, counts = np.unique(batch.y, return_counts=True)
-    return labels, counts.astype(np.int64)
+    if batch.weights is None:
+        labels, counts = np.unique(batch.y, return_counts=True)
+        return labels, counts.astype(np.int64)
+    labels, index = np.unique(batch.y, return_inverse=True)
+    weights = np.asarray(batch.weights, dtype=np.float64)
+    return labels, np.bincount(index.ravel(), weights=weights, minlength=len(labels))
 
 
 def _merge_class_counts(
@@ -164,9 +154,20 @@ def _merge_class_counts(
     labels = np.concatenate([a[0], b[0]])
     counts = np.concatenate([a[1], b[1]])
     merged, inverse = np.unique(labels, return_inverse=True)
-    total = np.zeros(len(merged), dtype=np.int64)
+    total = np.zeros(len(merged), dtype=counts.dtype)
     np.add.at(total, inverse.ravel(), counts)
     return merged, total
+
+
+def _row_weights(
+    batch: Batch, class_weight: np.ndarray | None, label: np.ndarray
+) -> np.ndarray | None:
+    """``s_i``: the row's sample weight times its class's weight (None: all 1)."""
+    sw = None if class_weight is None else class_weight[label]
+    if batch.weights is not None:
+        weights = np.asarray(batch.weights, dtype=np.float64)
+        sw = weights if sw is None else sw * weights
+    return sw
 
 
 def _binary_loss_grad(
@@ -177,6 +178,9 @@ def _binary_loss_grad(
     fit_intercept: bool,
 ) -> tuple[float, np.ndarray, float]:
     """Weighted half binomial loss sum, gradient sum and weight sum on one chunk.
+
+    The weight of a row is its sample weight (``batch.weights``, 1 when None)
+    times the weight of its class.
 
     Parameters
     ----------
@@ -218,11 +222,11 @@ def _binary_loss_grad(
     residual *= s
     t += 1.0
     residual /= t
-    if class_weight is None:
+    sw = _row_weights(batch, class_weight, positive_row.astype(np.intp))
+    if sw is None:
         loss_sum = float(pointwise.sum())
         weight_sum = float(X.shape[0])
     else:
-        sw = np.where(positive_row, class_weight[1], class_weight[0])
         loss_sum = float(sw @ pointwise)
         weight_sum = float(sw.sum())
         residual *= sw
@@ -241,6 +245,9 @@ def _multinomial_loss_grad(
     fit_intercept: bool,
 ) -> tuple[float, np.ndarray, float]:
     """Weighted half multinomial loss sum, gradient sum and weight sum on one chunk.
+
+    The weight of a row is its sample weight (``batch.weights``, 1 when None)
+    times the weight of its class.
 
     Parameters
     ----------
@@ -277,11 +284,11 @@ def _multinomial_loss_grad(
     # d/draw = softmax(raw) - onehot(y)
     raw /= norm[:, None]
     raw[rows, label] -= 1.0
-    if class_weight is None:
+    sw = _row_weights(batch, class_weight, label)
+    if sw is None:
         loss_sum = float(pointwise.sum())
         weight_sum = float(n_rows)
     else:
-        sw = class_weight[label]
         loss_sum = float(sw @ pointwise)
         weight_sum = float(sw.sum())
         raw *= sw[:, None]
@@ -301,8 +308,8 @@ def _class_weights(class_weight: Any, classes: np.ndarray, counts: np.ndarray) -
     """Per-class weights exactly as scikit-learn's ``compute_class_weight``.
 
     ``y=classes`` with ``sample_weight=counts`` gives the same weighted class
-    counts as the full ``y`` with unit sample weights, which is what
-    scikit-learn's lbfgs path passes.
+    counts as the full ``y`` with its sample weights (or unit weights), which
+    is what scikit-learn's lbfgs path passes.
     """
     if class_weight is None:
         return None
@@ -364,7 +371,7 @@ def _objective(
     return float(loss), grad
 
 
-def fit_logistic_regression(passes: Passes, params: dict) -> dict:
+def fit_logistic_regression(passes: Passes, params: dict, *, backend: str = "dask") -> dict:
     """Fit scikit-learn's lbfgs logistic regression by passes over the chunks.
 
     Parameters
@@ -400,12 +407,13 @@ def fit_logistic_regression(passes: Passes, params: dict) -> dict:
     -----
     Passes: one for the classes, then one per function evaluation.
     """
-    check_logistic_params(params)
+    check_logistic_params(params, backend=backend)
     fit_intercept = bool(params.get("fit_intercept", True))
     max_iter = int(params.get("max_iter", 100))
     tol = float(params.get("tol", 1e-4))
     C = _effective_C(params)
 
+    passes.expect_passes(None)  # 1 + one per L-BFGS evaluation: keep the chunks
     classes, counts = _collect_classes(passes)
     n_classes = len(classes)
     n_features = passes.n_features
@@ -488,73 +496,3 @@ def _check_lbfgs_result(result: optimize.OptimizeResult, max_iter: int) -> int:
         )
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     return n_iter
-
-
-# ------------------------------------------------------------- LinearRegression
-def check_linear_params(params: dict[str, Any]) -> None:
-    """LinearRegression has no option the dask engine cannot honour."""
-    if params.get("positive") not in (True, False):
-        raise UnsupportedOnBackend("LinearRegression(positive=...) must be True or False")
-
-
-def fit_linear_regression(passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
-    """Fit ordinary least squares in one pass.
-
-    Returns
-    -------
-    dict
-        ``coef_``, ``intercept_``, ``rank_``, ``singular_`` as scikit-learn.
-    """
-    center = bool(params.get("fit_intercept", True))
-    stats = passes.map_reduce(
-        partial(chunk_scatter, with_target=True, center=center),
-        label="scatter of [X | y]",
-        combine=merge if center else merge_uncentered,
-    )
-    p = passes.n_features
-    Sxx, sxy = stats.M[:p, :p], stats.M[:p, p]
-    coef, rank = _solve_normal_equations(Sxx, sxy, stats.n, bool(params.get("positive")))
-    intercept = float(stats.mean[p] - stats.mean[:p] @ coef) if center else 0.0
-    return {
-        "coef_": coef,
-        "intercept_": intercept,
-        "rank_": rank,
-        "singular_": np.sqrt(sorted_eigh(Sxx)[0]),
-    }
-
-
-def _solve_normal_equations(
-    Sxx: np.ndarray, sxy: np.ndarray, n: int, positive: bool
-) -> tuple[np.ndarray, int]:
-    """Minimum-norm (or non-negative) least squares from the centred scatter.
-
-    Columns with zero variance get coefficient 0 (as scikit-learn's
-    ``lstsq``); the rest are solved in the eigenbasis of the scatter, where
-    directions with eigenvalues at rounding level are the null space and are
-    left out (the minimum-norm solution).
-    """
-    live = np.diag(Sxx) > 0
-    coef = np.zeros(len(sxy))
-    if not live.any():
-        return coef, 0
-    eigenvalues, vectors = sorted_eigh(Sxx[np.ix_(live, live)])
-    # Rounding leaves eigenvalues of about eps * max|λ| * size where the data has none.
-    keep = eigenvalues > eigenvalues.max() * max(n, int(live.sum())) * np.finfo(float).eps
-    condition = eigenvalues[0] / eigenvalues[keep][-1]  # κ² of the centred data
-    if condition > 1e12:
-        warnings.warn(
-            f"LinearRegression on backend 'dask': the data is ill-conditioned (condition "
-            f"number ~{np.sqrt(condition):.1e}); the one-pass scatter solution may differ "
-            "from scikit-learn's SVD solution by up to ~condition² * 1e-16 relative. "
-            "Fit with an intercept, rescale the features, or use backend='sklearn'.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    basis = vectors[:, keep]
-    projected = basis.T @ sxy[live]
-    if positive:
-        root = np.sqrt(eigenvalues[keep])
-        coef[live] = optimize.nnls(root[:, None] * basis.T, projected / root)[0]
-    else:
-        coef[live] = basis @ (projected / eigenvalues[keep])
-    return coef, int(keep.sum())

@@ -38,12 +38,13 @@ scikit-learn's exact ``best`` splitter whenever the binning is exact:
    (regressor); impurities and sample counts are scikit-learn's, so the
    result is scikit-learn's own ``Tree``.
 
-Within a fit, each process keeps the bin codes and node assignments of the
-chunks it has seen in a bounded memo (:data:`CACHE_BYTES`; keyed by a token
-unique to the fit, the chunk's source and row offset), so the data is binned
-once and each later pass routes a chunk through one level only. The memo
-never changes a result: a chunk it does not hold is binned and routed from
-the root again.
+Within a fit, each chunk's store (:class:`~scaleout.kernels.passes.ChunkStore`,
+kept by the executor where the chunk lives, charged against the memory
+budget and released when the fit's passes close) holds its bin codes, class
+indices and the node of each row, so the data is binned once and each later
+pass routes a chunk through one level only. The store never changes a
+result: a chunk whose store did not keep them is binned and routed from the
+root again.
 
 Thresholds are scikit-learn's midpoints between the node's largest value
 on the left and smallest on the right, as far as the sample knows them: the
@@ -63,10 +64,8 @@ levels.
 from __future__ import annotations
 
 import numbers
-import threading
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from math import ceil
 from typing import Any
@@ -74,10 +73,10 @@ from typing import Any
 import numpy as np
 from scipy.special import xlogy
 
-from ..._sktree import LEAF, UNDEFINED, build_tree
-from ...data import Batch
-from ...exceptions import InvalidParameterError, UnsupportedOnBackend
-from .passes import Passes
+from .._sktree import LEAF, UNDEFINED, build_tree
+from ..data.dataset import Batch
+from ..exceptions import InvalidParameterError, UnsupportedOnBackend
+from .passes import ChunkStore, Passes
 
 DEFAULT_MAX_BINS = 256
 """Bins per feature when ``max_bins`` is not given."""
@@ -94,9 +93,6 @@ HIST_CELLS = 1 << 22
 KEEP_CELLS = 1 << 25
 """Histogram cells of a level kept on the driver for the sibling subtraction."""
 
-CACHE_BYTES = 512 << 20
-"""Per-process budget of the chunk memo (bin codes, labels, node of each row)."""
-
 EPSILON = float(np.finfo(np.float64).eps)  # scikit-learn's purity tolerance
 
 _SEARCH_CELLS = 1 << 20  # histogram cells searched at once on the driver
@@ -109,14 +105,17 @@ _REGRESSOR_CRITERIA = ("squared_error",)
 
 
 # ------------------------------------------------------------------ parameters
-def _unsupported(name: str, option: str, value: Any, supported: str) -> UnsupportedOnBackend:
+def _unsupported(
+    name: str, option: str, value: Any, supported: str, backend: str
+) -> UnsupportedOnBackend:
     return UnsupportedOnBackend(
-        f"{name}({option}={value!r}) is not supported by backend 'dask'; supported: {supported}"
+        f"{name}({option}={value!r}) is not supported by backend '{backend}'; "
+        f"supported: {supported}"
     )
 
 
-def check_tree_params(params: dict[str, Any], *, classifier: bool) -> None:
-    """Raise for decision-tree options the dask kernel cannot honour.
+def check_tree_params(params: dict[str, Any], *, classifier: bool, backend: str = "dask") -> None:
+    """Raise for decision-tree options the kernel cannot honour.
 
     Parameters
     ----------
@@ -129,12 +128,14 @@ def check_tree_params(params: dict[str, Any], *, classifier: bool) -> None:
         (None grows at most :data:`UNLIMITED_DEPTH` levels); any
         ``min_samples_split``, ``min_samples_leaf`` and
         ``min_impurity_decrease``; ``class_weight`` None, a dict or
-        'balanced'; ``min_weight_fraction_leaf=0``; ``max_features=None``;
+        'balanced'; any ``min_weight_fraction_leaf``; ``max_features=None``;
         ``max_leaf_nodes=None``; ``ccp_alpha=0``; ``monotonic_cst=None``.
         ``random_state`` is ignored: with every feature considered there is
         nothing random.
     classifier : bool
         Whether the parameters are a classifier's.
+    backend : str, default="dask"
+        The engine running the kernel, named in the messages.
 
     Raises
     ------
@@ -148,16 +149,16 @@ def check_tree_params(params: dict[str, Any], *, classifier: bool) -> None:
     default_criterion = criteria[0]
     criterion = params.get("criterion", default_criterion)
     if criterion not in criteria:
-        raise _unsupported(name, "criterion", criterion, ", ".join(map(repr, criteria)))
+        raise _unsupported(name, "criterion", criterion, ", ".join(map(repr, criteria)), backend)
     if params.get("splitter", "best") != "best":
-        raise _unsupported(name, "splitter", params["splitter"], "'best'")
-    if params.get("min_weight_fraction_leaf", 0.0) != 0:
-        raise _unsupported(
-            name, "min_weight_fraction_leaf", params["min_weight_fraction_leaf"], "0.0"
-        )
+        raise _unsupported(name, "splitter", params["splitter"], "'best'", backend)
     if params.get("max_features") is not None:
         raise _unsupported(
-            name, "max_features", params["max_features"], "None (every feature at every split)"
+            name,
+            "max_features",
+            params["max_features"],
+            "None (every feature at every split)",
+            backend,
         )
     if params.get("max_leaf_nodes") is not None:
         raise _unsupported(
@@ -165,18 +166,21 @@ def check_tree_params(params: dict[str, Any], *, classifier: bool) -> None:
             "max_leaf_nodes",
             params["max_leaf_nodes"],
             "None (grown level by level; limit max_depth instead)",
+            backend,
         )
     if params.get("ccp_alpha", 0.0) != 0:
-        raise _unsupported(name, "ccp_alpha", params["ccp_alpha"], "0.0 (no pruning)")
+        raise _unsupported(name, "ccp_alpha", params["ccp_alpha"], "0.0 (no pruning)", backend)
     if params.get("monotonic_cst") is not None:
-        raise _unsupported(name, "monotonic_cst", params["monotonic_cst"], "None")
+        raise _unsupported(name, "monotonic_cst", params["monotonic_cst"], "None", backend)
     class_weight = params.get("class_weight")
     if (
         class_weight is not None
         and not isinstance(class_weight, dict)
         and class_weight != "balanced"
     ):
-        raise _unsupported(name, "class_weight", class_weight, "None, a dict or 'balanced'")
+        raise _unsupported(
+            name, "class_weight", class_weight, "None, a dict or 'balanced'", backend
+        )
     _max_bins(params)
 
 
@@ -204,9 +208,12 @@ class _Rules:
     min_samples_leaf: int
     min_impurity_decrease: float
     class_weight: Any
+    weighted: bool = False  # rows carry sample weights
+    min_weight_fraction_leaf: float = 0.0
+    min_weight_leaf: float = 0.0  # resolved once the total weight is known
 
 
-def _rules(params: dict[str, Any], n_rows: int, classifier: bool) -> _Rules:
+def _rules(params: dict[str, Any], n_rows: int, classifier: bool, weighted: bool) -> _Rules:
     leaf = params.get("min_samples_leaf", 1)
     if isinstance(leaf, numbers.Integral):
         leaf = int(leaf)
@@ -227,6 +234,8 @@ def _rules(params: dict[str, Any], n_rows: int, classifier: bool) -> _Rules:
         min_samples_leaf=max(leaf, 1),
         min_impurity_decrease=float(params.get("min_impurity_decrease", 0.0) or 0.0),
         class_weight=params.get("class_weight") if classifier else None,
+        weighted=weighted,
+        min_weight_fraction_leaf=float(params.get("min_weight_fraction_leaf", 0.0) or 0.0),
     )
 
 
@@ -404,53 +413,6 @@ def _bin(X: np.ndarray, bins: _Bins) -> np.ndarray:
     return codes
 
 
-# ---------------------------------------------------------------- chunk memo
-@dataclass
-class _Chunk:
-    """What one process remembers of one chunk during one fit."""
-
-    codes: np.ndarray
-    labels: np.ndarray | None = None  # class index of each row
-    node: np.ndarray | None = None  # node of each row after ``level`` routing steps
-    level: int = -1
-    nbytes: int = 0  # what the memo charges for it
-
-
-_memo: OrderedDict[tuple, _Chunk] = OrderedDict()
-_memo_bytes = 0
-_memo_lock = threading.Lock()
-
-
-def _memo_get(key: tuple) -> _Chunk | None:
-    with _memo_lock:
-        return _memo.get(key)
-
-
-def _memo_put(key: tuple, chunk: _Chunk, nbytes: int) -> None:
-    """Keep ``chunk`` if it fits: entries of other fits make room first.
-
-    Passes read the chunks in order, so a full memo keeps the first ones
-    rather than evicting the ones the next pass needs first.
-    """
-    global _memo_bytes
-    with _memo_lock:
-        if _memo_bytes + nbytes > CACHE_BYTES:
-            for other in [k for k in _memo if k[0] != key[0]]:
-                _memo_bytes -= _memo.pop(other).nbytes
-        if _memo_bytes + nbytes <= CACHE_BYTES:
-            chunk.nbytes = nbytes
-            _memo[key] = chunk
-            _memo_bytes += nbytes
-
-
-def _forget(token: str) -> None:
-    """Drop this process's memo entries of one fit."""
-    global _memo_bytes
-    with _memo_lock:
-        for key in [k for k in _memo if k[0] == token]:
-            _memo_bytes -= _memo.pop(key).nbytes
-
-
 # ------------------------------------------------------------------- one pass
 @dataclass(frozen=True)
 class _Level:
@@ -468,6 +430,7 @@ class _Level:
     slots: np.ndarray  # histogram slot of each node, -1 when not counted
     n_slots: int
     all_rows: bool = field(default=False)  # every row is in slot 0 (the root)
+    weighted: bool = False  # histograms of weights (and counts of weighted rows)
 
 
 def _step(codes: np.ndarray, node: np.ndarray, level: _Level) -> np.ndarray:
@@ -483,23 +446,36 @@ def _step(codes: np.ndarray, node: np.ndarray, level: _Level) -> np.ndarray:
     return moved
 
 
-def _chunk_state(batch: Batch, level: _Level) -> _Chunk:
-    key = (level.token, batch.source, batch.row_offset, batch.n_rows)
-    chunk = _memo_get(key)
-    if chunk is None:
-        chunk = _Chunk(_bin(np.asarray(batch.X), level.bins))
-        per_row = 4 + (4 if level.classifier else 0)
-        _memo_put(key, chunk, chunk.codes.nbytes + per_row * batch.n_rows)
-    if chunk.level == level.depth and chunk.node is not None:
-        return chunk
-    if chunk.level == level.depth - 1 and chunk.node is not None:
-        node = _step(chunk.codes, chunk.node, level)
+def _chunk_state(
+    batch: Batch, store: ChunkStore | None, level: _Level
+) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's bin codes and the node of each row at ``level.depth``.
+
+    Taken from the chunk's store when it kept them (codes: once per fit;
+    nodes: from the previous level, moved one step), else computed.
+    """
+    prefix = f"tree-{level.token}-"
+    codes = None if store is None else store.get(prefix + "codes")
+    if codes is None:
+        codes = _bin(np.asarray(batch.X), level.bins)
+        if store is not None:
+            store.put(prefix + "codes", codes)
+    kept, kept_depth = None, None
+    if store is not None:
+        kept, kept_depth = store.get(prefix + "node"), store.get(prefix + "depth")
+    if kept is not None and kept_depth == level.depth:
+        return codes, kept
+    if kept is not None and kept_depth == level.depth - 1:
+        node = _step(codes, np.asarray(kept), level)
     else:
         node = np.zeros(batch.n_rows, dtype=np.int32)
         for _ in range(level.depth):
-            node = _step(chunk.codes, node, level)
-    chunk.node, chunk.level = node, level.depth
-    return chunk
+            node = _step(codes, node, level)
+    if store is not None:
+        store.pop(prefix + "depth")
+        if store.put(prefix + "node", node):
+            store.put(prefix + "depth", level.depth)
+    return codes, node
 
 
 def _histogram(
@@ -533,63 +509,106 @@ def _histogram(
     return [total.reshape(n_groups, n_features, n_bins) for total in out]
 
 
-def _level_pass(batch: Batch, level: _Level) -> Any:
+def _level_pass(batch: Batch, store: ChunkStore | None, level: _Level) -> Any:
     """One chunk's histograms for the nodes counted in this pass.
 
-    Returns ``(n_slots, n_classes, n_features, n_bins)`` class counts
-    (classifier; in the first pass ``(labels, counts)`` with the chunk's own
-    labels) or ``(n_slots, 3, n_features, n_bins)`` count, sum and sum of
-    squares of y (regressor).
+    Returns, per slot, feature and bin: class counts ``(n_slots, n_classes,
+    n_features, n_bins)`` (classifier) or count, sum and sum of squares of y
+    ``(n_slots, 3, ...)`` (regressor). With sample weights: the classes' weight
+    sums plus, last, the count of rows of non-zero weight
+    ``(n_slots, n_classes + 1, ...)`` (classifier), or count, weight, weighted
+    sum and weighted sum of squares of y ``(n_slots, 4, ...)`` (regressor).
+    The first pass of a classifier returns ``(labels, class part, count part
+    or None, rows per label)`` with the chunk's own labels.
     """
-    chunk = _chunk_state(batch, level)
+    codes, node = _chunk_state(batch, store, level)
     n_bins = level.bins.n_bins
     if level.all_rows:
         rows, slot = None, np.zeros(batch.n_rows, dtype=np.intp)
     else:
-        slot = level.slots[chunk.node]
+        slot = level.slots[node]
         rows = np.flatnonzero(slot >= 0)
         slot = slot[rows]
+    w = None
+    if level.weighted:
+        w = np.asarray(batch.weights, dtype=np.float64)
+        w = w if rows is None else w[rows]
     if level.classifier:
+        label_rows = None
         if level.classes is None:
             labels, index = np.unique(np.asarray(batch.y), return_inverse=True)
+            index = index.ravel()
+            label_rows = np.bincount(index, minlength=len(labels)).astype(np.int64)
         else:
-            if chunk.labels is None:
-                chunk.labels = np.searchsorted(level.classes, np.asarray(batch.y)).astype(np.int32)
-            labels, index = level.classes, chunk.labels
+            key = f"tree-{level.token}-labels"
+            index = None if store is None else store.get(key)
+            if index is None:
+                index = np.searchsorted(level.classes, np.asarray(batch.y)).astype(np.int32)
+                if store is not None:
+                    store.put(key, index)
+            labels = level.classes
         n_classes = len(labels)
         y = index if rows is None else index[rows]
-        (counts,) = _histogram(
-            chunk.codes, rows, slot * n_classes + y, level.n_slots * n_classes, n_bins
-        )
+        base, groups = slot * n_classes + y, level.n_slots * n_classes
+        if w is None:
+            (counts,) = _histogram(codes, rows, base, groups, n_bins)
+            extra = None
+        else:
+            (counts,) = _histogram(codes, rows, base, groups, n_bins, weights=(w,))
+            nonzero = (w != 0) * 1.0
+            (extra,) = _histogram(codes, rows, slot, level.n_slots, n_bins, weights=(nonzero,))
+            extra = extra[:, None]
         counts = counts.reshape(level.n_slots, n_classes, *counts.shape[1:])
-        return (labels, counts) if level.classes is None else counts
+        if level.classes is None:
+            return labels, counts, extra, label_rows
+        return counts if extra is None else np.concatenate([counts, extra], axis=1)
     y = np.asarray(batch.y, dtype=np.float64)
     if rows is not None:
         y = y[rows]
-    n, total, squares = _histogram(
-        chunk.codes, rows, slot, level.n_slots, n_bins, weights=(None, y, y * y)
-    )
-    return np.stack([n.astype(np.float64), total, squares], axis=1)
+    if w is None:
+        sums = _histogram(codes, rows, slot, level.n_slots, n_bins, weights=(None, y, y * y))
+        sums[0] = sums[0].astype(np.float64)
+    else:
+        wy = w * y
+        sums = _histogram(
+            codes, rows, slot, level.n_slots, n_bins, weights=((w != 0) * 1.0, w, wy, wy * y)
+        )
+    return np.stack(sums, axis=1)
 
 
 def _merge_labelled(a: tuple, b: tuple) -> tuple:
     """Combine first-pass results whose class axes list different labels."""
     labels = np.union1d(a[0], b[0])
+    extra = None if a[2] is None else a[2] + b[2]
     if len(labels) == len(a[0]) == len(b[0]):
-        return labels, a[1] + b[1]
+        return labels, a[1] + b[1], extra, a[3] + b[3]
     shape = list(a[1].shape)
     shape[1] = len(labels)
     merged = np.zeros(shape, dtype=a[1].dtype)
-    for part_labels, part in (a, b):
-        merged[:, np.searchsorted(labels, part_labels)] += part
-    return labels, merged
+    rows = np.zeros(len(labels), dtype=np.int64)
+    for part in (a, b):
+        where = np.searchsorted(labels, part[0])
+        merged[:, where] += part[1]
+        rows[where] += part[3]
+    return labels, merged, extra, rows
 
 
 # ----------------------------------------------------------------- the driver
+def _class_part(stats: np.ndarray, rules: _Rules) -> np.ndarray:
+    """The per-class statistics (axis 0 of ``stats``): without the count row."""
+    return stats[:-1] if rules.weighted else stats
+
+
+def _moments(stats: np.ndarray, rules: _Rules) -> tuple[Any, Any, Any]:
+    """A regressor's (weight, weighted sum of y, weighted sum of y^2) (axis 0)."""
+    return (stats[1], stats[2], stats[3]) if rules.weighted else (stats[0], stats[1], stats[2])
+
+
 def _impurity(stats: np.ndarray, rules: _Rules, weights: np.ndarray | None) -> float:
     """scikit-learn's impurity of a node from its stats."""
     if rules.classifier:
-        counts = stats * weights if weights is not None else stats.astype(np.float64)
+        counts = _class_part(stats, rules)
+        counts = counts * weights if weights is not None else counts.astype(np.float64)
         total = counts.sum()
         if total <= 0:
             return 0.0
@@ -598,19 +617,22 @@ def _impurity(stats: np.ndarray, rules: _Rules, weights: np.ndarray | None) -> f
             p = p[p > 0]
             return float(-(p * np.log2(p)).sum())
         return float(1.0 - (p * p).sum())
-    n, s, q = stats
+    n, s, q = _moments(stats, rules)
     mean = s / n
     return float(q / n - mean * mean)
 
 
 def _weighted_n(stats: np.ndarray, rules: _Rules, weights: np.ndarray | None) -> float:
     if rules.classifier:
-        return float((stats * weights).sum() if weights is not None else stats.sum())
-    return float(stats[0])
+        counts = _class_part(stats, rules)
+        return float((counts * weights).sum() if weights is not None else counts.sum())
+    return float(_moments(stats, rules)[0])
 
 
 def _n(stats: np.ndarray, rules: _Rules) -> int:
-    return int(stats.sum() if rules.classifier else round(stats[0]))
+    if rules.classifier:
+        return int(np.rint(stats[-1]) if rules.weighted else stats.sum())
+    return int(np.rint(stats[0]))
 
 
 def _best_splits(
@@ -627,12 +649,17 @@ def _best_splits(
     right = total[:, :, None, None] - left
     with np.errstate(divide="ignore", invalid="ignore"):
         if rules.classifier:
-            n_left, n_right = left.sum(axis=1), right.sum(axis=1)
+            if rules.weighted:
+                n_left, n_right = left[:, -1], right[:, -1]
+                cleft, cright = left[:, :-1], right[:, :-1]
+            else:
+                n_left, n_right = left.sum(axis=1), right.sum(axis=1)
+                cleft, cright = left, right
             if weights is not None:
                 w = weights[None, :, None, None]
-                wleft, wright = left * w, right * w
+                wleft, wright = cleft * w, cright * w
             else:
-                wleft, wright = left.astype(np.float64), right.astype(np.float64)
+                wleft, wright = cleft.astype(np.float64), cright.astype(np.float64)
             wn_left, wn_right = wleft.sum(axis=1), wright.sum(axis=1)
             if rules.entropy:  # minus the weighted children entropies (natural log)
                 score = (
@@ -647,12 +674,16 @@ def _best_splits(
                 ) / wn_right
         else:
             n_left, n_right = left[:, 0], right[:, 0]
-            score = left[:, 1] * left[:, 1] / n_left + right[:, 1] * right[:, 1] / n_right
+            wn_left, ls = _moments(np.moveaxis(left, 1, 0), rules)[:2]
+            wn_right, rs = _moments(np.moveaxis(right, 1, 0), rules)[:2]
+            score = ls * ls / wn_left + rs * rs / wn_right
     valid = (
         (n_left >= rules.min_samples_leaf)
         & (n_right >= rules.min_samples_leaf)
         & np.isfinite(score)
     )
+    if rules.min_weight_leaf > 0:
+        valid &= (wn_left >= rules.min_weight_leaf) & (wn_right >= rules.min_weight_leaf)
     score = np.where(valid, score, -np.inf).reshape(n_nodes, n_features * n_bins)
     best = score.argmax(axis=1)
     found = np.isfinite(score[np.arange(n_nodes), best])
@@ -709,7 +740,7 @@ def _class_weights(rule: Any, classes: np.ndarray, counts: np.ndarray) -> np.nda
 
 
 def fit_decision_tree(
-    passes: Passes, params: dict[str, Any], *, classifier: bool
+    passes: Passes, params: dict[str, Any], *, classifier: bool, backend: str = "dask"
 ) -> dict[str, Any]:
     """Grow a decision tree level by level, one pass over the chunks per level.
 
@@ -738,16 +769,16 @@ def fit_decision_tree(
     that reaches it; more only when a level's histograms exceed
     :data:`HIST_CELLS`), after one ``passes.sample`` for the bins.
     """
-    check_tree_params(params, classifier=classifier)
+    check_tree_params(params, classifier=classifier, backend=backend)
     n_rows, n_features = passes.n_rows, passes.n_features
-    rules = _rules(params, n_rows, classifier)
+    rules = _rules(params, n_rows, classifier, passes.weighted)
+    passes.expect_passes(None)  # a pass per level: keep the decoded chunks
     sample = passes.sample(min(n_rows, SAMPLE_ROWS), 0)
-    bins = _make_bins(np.asarray(sample.X), _max_bins(params))
-    token = uuid.uuid4().hex
-    try:
-        return _grow(passes, bins, rules, token, n_features)
-    finally:
-        _forget(token)
+    X = np.asarray(sample.X)
+    if sample.weights is not None:  # scikit-learn's splitter skips rows of weight 0
+        X = X[np.asarray(sample.weights) != 0]
+    bins = _make_bins(X, _max_bins(params))
+    return _grow(passes, bins, rules, uuid.uuid4().hex, n_features)
 
 
 def _grow(
@@ -758,7 +789,7 @@ def _grow(
     tree.add(None, 0)
     classes: np.ndarray | None = None
     weights: np.ndarray | None = None
-    n_stats = 3
+    n_stats = 4 if rules.weighted else 3
 
     def run_pass(nodes: list[int], depth: int, label: str) -> dict[int, np.ndarray]:
         nonlocal classes
@@ -773,23 +804,32 @@ def _grow(
             slots=slots,
             n_slots=len(nodes),
             all_rows=depth == 0,
+            weighted=rules.weighted,
             **tree.routing(),
         )
         fn = partial(_level_pass, level=level)
         if rules.classifier and classes is None:
-            classes, hist = passes.map_reduce(fn, label=label, combine=_merge_labelled)
+            classes, hist, extra, label_rows[0] = passes.map_reduce(
+                fn, label=label, combine=_merge_labelled, with_store=True
+            )
+            if extra is not None:
+                hist = np.concatenate([hist, extra], axis=1)
         else:
-            hist = passes.map_reduce(fn, label=label)
+            hist = passes.map_reduce(fn, label=label, with_store=True)
         return {node: hist[i] for i, node in enumerate(nodes)}
 
     # level 0: the root (and the classes)
+    label_rows: list[Any] = [None]
     hists = run_pass([0], 0, "tree level 0")
     root = hists[0][:, 0, :].sum(axis=-1)  # stats summed over feature 0's bins
     if rules.classifier:
-        n_stats = len(classes)
-        weights = _class_weights(rules.class_weight, classes, root)
+        n_stats = len(classes) + int(rules.weighted)
+        weights = _class_weights(rules.class_weight, classes, label_rows[0])
     tree.stats[0] = root
     total_weight = _weighted_n(root, rules, weights)
+    if rules.min_weight_fraction_leaf > 0:
+        rules = replace(rules, min_weight_leaf=rules.min_weight_fraction_leaf * total_weight)
+        tree.rules = rules
     impurity = [_impurity(root, rules, weights)]
 
     def is_open(node: int) -> bool:
@@ -798,6 +838,7 @@ def _grow(
             tree.depth[node] < rules.max_depth
             and n >= rules.min_samples_split
             and n >= 2 * rules.min_samples_leaf
+            and _weighted_n(tree.stats[node], rules, weights) >= 2 * rules.min_weight_leaf
             and impurity[node] > EPSILON
         )
 
@@ -832,7 +873,7 @@ def _grow(
                 feature, split_bin = divmod(int(best[i]), n_bins)
                 tree.feature[node] = feature
                 tree.split_bin[node] = split_bin
-                tree.threshold[node] = _node_threshold(hists[node], feature, split_bin, bins)
+                tree.threshold[node] = _node_threshold(hists[node], feature, split_bin, bins, rules)
                 tree.missing_left[node] = int(_n(lstats, rules) > _n(rstats, rules))
                 tree.left[node] = tree.add(lstats, depth + 1)
                 tree.right[node] = tree.add(rstats, depth + 1)
@@ -854,7 +895,9 @@ def _grow(
     return _state(tree, rules, impurity, weights, classes, n_features)
 
 
-def _node_threshold(hist: np.ndarray, feature: int, split_bin: int, bins: _Bins) -> float:
+def _node_threshold(
+    hist: np.ndarray, feature: int, split_bin: int, bins: _Bins, rules: _Rules
+) -> float:
     """scikit-learn's threshold: midway between the node's values on either side.
 
     The left side's largest and the right side's smallest sampled values
@@ -862,7 +905,10 @@ def _node_threshold(hist: np.ndarray, feature: int, split_bin: int, bins: _Bins)
     midpoint lies between the global thresholds of those bins, so it routes
     every row of the node as its bin codes did.
     """
-    rows_per_bin = hist[:, feature, :].sum(axis=0)
+    if rules.classifier:  # rows (of non-zero weight) per bin
+        rows_per_bin = hist[-1, feature, :] if rules.weighted else hist[:, feature, :].sum(axis=0)
+    else:
+        rows_per_bin = hist[0, feature, :]
     right_bin = split_bin + 1 + int(np.flatnonzero(rows_per_bin[split_bin + 1 :])[0])
     lower = bins.high[feature][split_bin : split_bin + 1]
     upper = bins.low[feature][right_bin : right_bin + 1]
@@ -916,15 +962,16 @@ def _state(
 ) -> dict[str, Any]:
     stats = np.stack(tree.stats)
     if rules.classifier:
-        weighted = stats * weights if weights is not None else stats.astype(np.float64)
+        counts = stats[:, :-1] if rules.weighted else stats
+        weighted = counts * weights if weights is not None else counts.astype(np.float64)
         wn = weighted.sum(axis=1)
-        n = stats.sum(axis=1)
+        n = np.rint(stats[:, -1]).astype(np.int64) if rules.weighted else stats.sum(axis=1)
         values = (weighted / wn[:, None])[:, None, :]
         n_classes = np.array([len(classes)])
     else:
         n = np.rint(stats[:, 0]).astype(np.int64)
-        wn = stats[:, 0]
-        values = (stats[:, 1] / stats[:, 0])[:, None, None]
+        wn, total, _ = _moments(stats.T, rules)
+        values = (total / wn)[:, None, None]
         n_classes = np.array([1])
     nodes = {
         "left_child": np.asarray(tree.left, dtype=np.intp),

@@ -18,14 +18,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from scaleout.backends.dask.linear_model import (
+from scaleout.exceptions import DataError, UnsupportedOnBackend
+from scaleout.kernels.logistic import (
     _binary_loss_grad,
     _multinomial_loss_grad,
     check_logistic_params,
     fit_logistic_regression,
 )
-from scaleout.backends.dask.passes import InMemoryPasses
-from scaleout.exceptions import DataError, UnsupportedOnBackend
+from scaleout.kernels.passes import InMemoryPasses
 
 
 def _standardized(loader):
@@ -198,7 +198,7 @@ def test_class_weight_dict_equals_balanced_when_same_weights():
 
 @pytest.mark.parametrize("class_weight", [None, "balanced"])
 def test_pass_count_is_one_plus_function_evaluations(class_weight, monkeypatch):
-    from scaleout.backends.dask import linear_model
+    from scaleout.kernels import logistic as linear_model
 
     evaluations = []
     real_minimize = linear_model.optimize.minimize

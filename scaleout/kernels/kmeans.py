@@ -88,9 +88,10 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans as _SklearnKMeans
 from sklearn.utils import check_random_state
 
-from ...data import Batch
-from ...exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
-from .passes import Passes, add
+from .._config import memory_budget
+from ..data.dataset import Batch
+from ..exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
+from .passes import ChunkStore, Passes, add
 
 try:  # scikit-learn's compiled E-step; a NumPy version stands in without it.
     from sklearn.cluster._k_means_common import _inertia_dense as _sk_inertia
@@ -102,7 +103,6 @@ except ImportError:  # pragma: no cover - depends on scikit-learn internals
 
 __all__ = ["check_kmeans_params", "fit_kmeans"]
 
-_BACKEND = "dask"
 #: k-means|| rounds and oversampling factor (candidates per round / n_clusters).
 _ROUNDS = 5
 _OVERSAMPLING = 2
@@ -117,15 +117,18 @@ _BLOCK_ELEMENTS = 1 << 18
 
 _USE_SKLEARN = _sk_lloyd is not None
 
+LABEL_BYTES = 4
+"""Bytes per row of ``labels_`` (int32) held by the driver at the end of a fit."""
+
 
 # ---------------------------------------------------------------------------
 # Parameters
 # ---------------------------------------------------------------------------
 
 
-def _unsupported(option: str, value: Any, supported: str) -> UnsupportedOnBackend:
+def _unsupported(option: str, value: Any, supported: str, backend: str) -> UnsupportedOnBackend:
     return UnsupportedOnBackend(
-        f"KMeans({option}={value!r}) is not supported by backend '{_BACKEND}'; "
+        f"KMeans({option}={value!r}) is not supported by backend '{backend}'; "
         f"supported: {supported}"
     )
 
@@ -136,13 +139,15 @@ _INIT_SUPPORTED = (
 )
 
 
-def check_kmeans_params(params: dict) -> None:
-    """Raise if the dask kernel cannot honour these KMeans options.
+def check_kmeans_params(params: dict, *, backend: str = "dask") -> None:
+    """Raise if the kernel cannot honour these KMeans options.
 
     Parameters
     ----------
     params : dict
         ``KMeans.get_params()`` (scikit-learn 1.9 names).
+    backend : str, default="dask"
+        The engine running the kernel, named in the messages.
 
     Raises
     ------
@@ -162,15 +167,15 @@ def check_kmeans_params(params: dict) -> None:
     """
     algorithm = params.get("algorithm", "lloyd")
     if algorithm != "lloyd":
-        raise _unsupported("algorithm", algorithm, "'lloyd'")
+        raise _unsupported("algorithm", algorithm, "'lloyd'", backend)
     init = params.get("init", "k-means++")
     if isinstance(init, str):
         if init not in ("k-means++", "random"):
-            raise _unsupported("init", init, _INIT_SUPPORTED)
+            raise _unsupported("init", init, _INIT_SUPPORTED, backend)
     elif callable(init):
-        raise _unsupported("init", init, _INIT_SUPPORTED)
+        raise _unsupported("init", init, _INIT_SUPPORTED, backend)
     elif np.ndim(init) != 2:
-        raise _unsupported("init", init, _INIT_SUPPORTED)
+        raise _unsupported("init", init, _INIT_SUPPORTED, backend)
 
 
 def _n_runs(params: dict) -> int:
@@ -326,6 +331,11 @@ def _threads(n_rows: int) -> int:
     return max(1, min(_openmp_effective_n_threads(), n_rows // _ROWS_PER_THREAD))
 
 
+def _weights_of(batch: Batch) -> np.ndarray | None:
+    """The chunk's sample weights as float64, or None (all 1)."""
+    return None if batch.weights is None else np.asarray(batch.weights, dtype=np.float64)
+
+
 def _labels(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the closest centre of every row (int32).
 
@@ -366,28 +376,83 @@ def _labels_d2(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return labels, _row_d2(X, centers, labels)
 
 
-def _labels_inertia(X: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, float]:
-    """Closest centre of every row and the sum of squared distances."""
+def _labels_inertia(
+    X: np.ndarray, centers: np.ndarray, w: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Closest centre of every row and the (weighted) sum of squared distances."""
     if not _USE_SKLEARN:
         labels, d2 = _labels_numpy(X, centers)
-        return labels, float(d2.sum())
+        return labels, float(d2.sum() if w is None else w @ d2)
     labels = _labels(X, centers)
     if X.shape[0] == 0:
         return labels, 0.0
-    inertia = _sk_inertia(X, _ones(X.shape[0]), centers, labels, _threads(X.shape[0]))
+    weights = _ones(X.shape[0]) if w is None else w
+    inertia = _sk_inertia(X, weights, centers, labels, _threads(X.shape[0]))
     return labels, float(inertia)
 
 
-def _cluster_sums(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Per-cluster sums of the rows: a sparse one-hot ``(k, n)`` times ``X``."""
+def _cluster_sums(
+    X: np.ndarray, labels: np.ndarray, k: int, w: np.ndarray | None = None
+) -> np.ndarray:
+    """Per-cluster (weighted) sums of the rows: a sparse one-hot ``(k, n)`` times ``X``."""
     n = X.shape[0]
-    onehot = sp.csr_matrix((_ones(n), labels, np.arange(n + 1)), shape=(n, k))
+    data = _ones(n) if w is None else w
+    onehot = sp.csr_matrix((data, labels, np.arange(n + 1)), shape=(n, k))
     return np.asarray(onehot.T @ X)
+
+
+def _cluster_weights(labels: np.ndarray, k: int, w: np.ndarray | None) -> np.ndarray:
+    """Rows (or their weight sum) per cluster."""
+    return np.bincount(labels, weights=w, minlength=k).astype(np.float64)
+
+
+@dataclass
+class _Labels:
+    """Per-chunk label arrays with their row offsets; merged by concatenation."""
+
+    pieces: list[tuple[int, np.ndarray]]
+
+    def merge(self, other: _Labels) -> _Labels:
+        return _Labels(self.pieces + other.pieces)
+
+    def in_row_order(self, n_rows: int) -> np.ndarray:
+        """One int32 array of ``n_rows`` labels, in row order."""
+        pieces = sorted(self.pieces, key=lambda piece: piece[0])
+        labels = np.concatenate([p for _, p in pieces]) if pieces else np.empty(0, np.int32)
+        if labels.shape[0] != n_rows:
+            raise DataError(
+                f"KMeans: {labels.shape[0]} labels for {n_rows} rows; the chunks do not "
+                "hold the rows announced"
+            )
+        return labels.astype(np.int32, copy=False)
 
 
 # ---------------------------------------------------------------------------
 # Per-chunk functions (module level: they must pickle to cluster workers)
 # ---------------------------------------------------------------------------
+
+
+def _chunk_stats_weighted_picks(batch: Batch, seeds: list[int], k: int) -> dict:
+    """Statistics of the chunk and, per run, its ``k`` rows of smallest ``E / w``.
+
+    ``E`` is a standard exponential per row (seeded by the run and the
+    chunk's row offset): the ``k`` smallest keys over all rows are a draw of
+    ``k`` rows without replacement with probabilities proportional to their
+    weights (Efraimidis & Spirakis), in the order of the draw; rows of zero
+    weight are never drawn. scikit-learn draws its first centres this way
+    (``choice(..., p=w / w.sum())``).
+    """
+    X = batch.X
+    w = _weights_of(batch)
+    picks = []
+    for seed in seeds:
+        e = np.random.default_rng([seed, batch.row_offset]).standard_exponential(X.shape[0])
+        with np.errstate(divide="ignore"):
+            keys = e / w
+        picks.append(
+            _Smallest.of_chunk(keys, np.asarray(X, dtype=np.float64), k, offset=batch.row_offset)
+        )
+    return {"stats": _Stats.of(np.asarray(X, dtype=np.float64)), "picks": picks}
 
 
 def _chunk_stats_picks(batch: Batch, picks: np.ndarray) -> dict:
@@ -413,13 +478,17 @@ def _chunk_round(
 ) -> list[dict]:
     """One k-means|| round on a chunk, for every run.
 
-    For each run: the sum of squared distances to the closest candidate and
-    the ``size`` rows with the smallest ``u / d2`` (``u`` uniform).
+    For each run: the (weighted) sum of squared distances to the closest
+    candidate and the ``size`` rows with the smallest ``u / (w d2)`` (``u``
+    uniform, ``w`` the row's weight).
     """
     X = _shifted(batch.X, shift)
+    w = _weights_of(batch)
     out = []
     for cands, seed in zip(candidates, seeds, strict=True):
         _, d2 = _labels_d2(X, cands)
+        if w is not None:
+            d2 = d2 * w
         u = np.random.default_rng([seed, round_, batch.row_offset]).random(X.shape[0])
         with np.errstate(divide="ignore", invalid="ignore"):
             keys = u / d2  # inf (or nan) for rows on a candidate: never kept
@@ -435,50 +504,97 @@ def _chunk_round(
 def _chunk_weights(
     batch: Batch, shift: np.ndarray | None, candidates: list[np.ndarray]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rows closest to each candidate and their sum, for every run."""
+    """Rows (weight) closest to each candidate and their (weighted) sum, for every run."""
     X = _shifted(batch.X, shift)
+    w = _weights_of(batch)
     out = []
     for cands in candidates:
         labels = _labels(X, cands)
         out.append(
             (
-                np.bincount(labels, minlength=cands.shape[0]).astype(np.float64),
-                _cluster_sums(X, labels, cands.shape[0]),
+                _cluster_weights(labels, cands.shape[0], w),
+                _cluster_sums(X, labels, cands.shape[0], w),
             )
         )
     return out
 
 
-def _chunk_lloyd(batch: Batch, shift: np.ndarray | None, tasks: list[tuple], stats: bool) -> dict:
+def _chunk_lloyd(
+    batch: Batch,
+    store: ChunkStore | None,
+    shift: np.ndarray | None,
+    tasks: list[tuple],
+    stats: bool,
+    keep_labels: bool = False,
+) -> dict:
     """One pass of the Lloyd phase on a chunk: a task per unfinished run.
 
-    Tasks are ``("lloyd", centers)`` (per-cluster sums and counts, inertia),
-    ``("inertia", centers)`` (inertia only) and ``("far", centers, n)`` (the
-    ``n`` rows farthest from their closest centre, tagged with its index).
+    Tasks are ``("lloyd", centers, run)`` (per-cluster weighted sums and
+    weights, inertia; with ``keep_labels`` the labels are left in the chunk's
+    store for :func:`_chunk_labels`), ``("inertia", centers, run)`` (inertia,
+    and the labels when ``keep_labels``), ``("far", centers, n)`` (the ``n``
+    rows farthest from their closest centre, tagged with its index, with
+    their weight as a last column when weighted) and ``("labels", centers,
+    run)`` (the labels only, from the store when it holds those of
+    ``centers``).
     """
     X = _shifted(batch.X, shift)
+    w = _weights_of(batch)
     results: list[Any] = []
     for task in tasks:
         kind, centers = task[0], task[1]
         k = centers.shape[0]
         if kind == "lloyd":
-            labels, inertia = _labels_inertia(X, centers)
+            labels, inertia = _labels_inertia(X, centers, w)
+            if keep_labels and store is not None:
+                _keep_labels(store, task[2], centers, labels)
             results.append(
                 {
-                    "sums": _cluster_sums(X, labels, k),
-                    "counts": np.bincount(labels, minlength=k).astype(np.float64),
+                    "sums": _cluster_sums(X, labels, k, w),
+                    "counts": _cluster_weights(labels, k, w),
                     "inertia": inertia,
                 }
             )
         elif kind == "inertia":
-            results.append({"inertia": _labels_inertia(X, centers)[1]})
+            labels, inertia = _labels_inertia(X, centers, w)
+            out: dict[str, Any] = {"inertia": inertia}
+            if keep_labels:
+                out["labels"] = _Labels([(batch.row_offset, labels)])
+            results.append(out)
+        elif kind == "labels":
+            results.append(
+                {
+                    "labels": _Labels(
+                        [(batch.row_offset, _stored_labels(store, task[2], centers, X))]
+                    )
+                }
+            )
         else:
             labels, d2 = _labels_d2(X, centers)
-            results.append({"far": _Smallest.of_chunk(-d2, X, task[2], tags=labels)})
+            rows = X if w is None else np.column_stack([X, w])
+            results.append({"far": _Smallest.of_chunk(-d2, rows, task[2], tags=labels)})
     return {
         "stats": _Stats.of(np.asarray(batch.X, dtype=np.float64)) if stats else None,
         "tasks": results,
     }
+
+
+def _keep_labels(store: ChunkStore, run: int, centers: np.ndarray, labels: np.ndarray) -> None:
+    """Leave a Lloyd pass's labels (and the centres they belong to) in the store."""
+    store.pop(f"kmeans-{run}-centers")
+    if store.put(f"kmeans-{run}-labels", labels):
+        store.put(f"kmeans-{run}-centers", centers.copy())
+
+
+def _stored_labels(
+    store: ChunkStore | None, run: int, centers: np.ndarray, X: np.ndarray
+) -> np.ndarray:
+    """The labels of ``centers``: from the store when it kept them, else computed."""
+    if store is not None:
+        kept = store.get(f"kmeans-{run}-centers")
+        if kept is not None and np.array_equal(kept, centers):
+            return np.asarray(store.get(f"kmeans-{run}-labels"))
+    return _labels(X, centers)
 
 
 # ---------------------------------------------------------------------------
@@ -495,6 +611,8 @@ class _Run:
     n_iter: int = 0
     inertia: float = np.inf
     pending: tuple | None = None  # (sums, counts, inertia, empty) awaiting relocation
+    index: int = 0
+    labels: _Labels | None = None  # collected in the final inertia pass
 
 
 def _use_shift(stats: _Stats) -> np.ndarray | None:
@@ -581,12 +699,15 @@ def _relocate(run: _Run, far: _Smallest) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(far.keys, kind="stable")  # farthest first
     if len(order) == 0 or -far.keys[order[0]] == 0:
         return sums, counts  # all rows sit on their centres: nothing to gain
+    p = sums.shape[1]
     for cluster, idx in zip(empty, order, strict=False):
         old = far.tags[idx]
-        sums[old] -= far.rows[idx]
-        counts[old] -= 1.0
-        sums[cluster] = far.rows[idx]
-        counts[cluster] = 1.0
+        row = far.rows[idx]
+        weight = float(row[p]) if row.shape[0] > p else 1.0  # weighted: last column
+        sums[old] -= row[:p] * weight
+        counts[old] -= weight
+        sums[cluster] = row[:p] * weight
+        counts[cluster] = weight
     return sums, counts
 
 
@@ -615,10 +736,19 @@ def _lloyd(
     tol: float | None,
     rel_tol: float,
     max_iter: int,
+    keep_labels: bool = False,
 ) -> _Stats | None:
-    """Lloyd iterations and final inertia of every run, side by side."""
+    """Lloyd iterations and final inertia of every run, side by side.
+
+    With ``keep_labels``, the final inertia pass of a run also collects its
+    labels (``run.labels``; kept only for the runs that can still win), and
+    every Lloyd pass leaves its labels in the chunk stores for
+    :func:`_final_labels`.
+    """
     stats = None
     step = 0
+    for index, run in enumerate(runs):
+        run.index = index
     while any(run.task != "done" for run in runs):
         active = [run for run in runs if run.task != "done"]
         tasks = []
@@ -626,14 +756,21 @@ def _lloyd(
             if run.task == "far":
                 tasks.append(("far", run.centers, len(run.pending[3])))
             else:
-                tasks.append((run.task, run.centers))
+                tasks.append((run.task, run.centers, run.index))
         step += 1
         kinds = {run.task for run in active}
         label = "kmeans inertia" if kinds == {"inertia"} else f"kmeans lloyd {step}"
         res = passes.map_reduce(
-            partial(_chunk_lloyd, shift=shift, tasks=tasks, stats=tol is None),
+            partial(
+                _chunk_lloyd,
+                shift=shift,
+                tasks=tasks,
+                stats=tol is None,
+                keep_labels=keep_labels,
+            ),
             label=label,
             combine=add,
+            with_store=True,
         )
         if tol is None:
             stats = res["stats"]
@@ -641,6 +778,7 @@ def _lloyd(
         for run, out in zip(active, res["tasks"], strict=True):
             if run.task == "inertia":
                 run.inertia = out["inertia"]
+                run.labels = out.get("labels")
                 run.task = "done"
             elif run.task == "far":
                 inertia = run.pending[2]
@@ -654,10 +792,39 @@ def _lloyd(
                     run.task = "far"
                 else:
                     _update(run, out["sums"], out["counts"], out["inertia"], tol, max_iter)
+        done = [run.inertia for run in runs if run.task == "done"]
+        for run in runs:  # labels of runs that cannot win any more are dropped
+            if run.labels is not None and run.inertia > min(done):
+                run.labels = None
     return stats
 
 
-def fit_kmeans(passes: Passes, params: dict) -> dict:
+def _final_labels(passes: Passes, run: _Run, shift: np.ndarray | None) -> np.ndarray:
+    """The labels of the winning run's final centres, in row order (int32).
+
+    Collected by its final inertia pass, else (a run stopped by strict
+    convergence, whose last Lloyd pass already used the final centres) by one
+    more pass that reads them from the chunk stores, computing them only
+    where a store did not keep them.
+    """
+    if run.labels is None:
+        res = passes.map_reduce(
+            partial(
+                _chunk_lloyd,
+                shift=shift,
+                tasks=[("labels", run.centers, run.index)],
+                stats=False,
+                keep_labels=True,
+            ),
+            label="kmeans labels",
+            combine=add,
+            with_store=True,
+        )
+        run.labels = res["tasks"][0]["labels"]
+    return run.labels.in_row_order(passes.n_rows)
+
+
+def fit_kmeans(passes: Passes, params: dict, *, backend: str = "dask") -> dict:
     """Fit k-means on chunked data with passes; scikit-learn's Lloyd semantics.
 
     Parameters
@@ -692,7 +859,7 @@ def fit_kmeans(passes: Passes, params: dict) -> dict:
     not its random numbers). ``n_init`` runs share passes. Passes: see the
     module docstring.
     """
-    check_kmeans_params(params)
+    check_kmeans_params(params, backend=backend)
     k = int(params.get("n_clusters", 8))
     max_iter = int(params.get("max_iter", 300))
     rel_tol = float(params.get("tol", 1e-4))
@@ -721,9 +888,20 @@ def fit_kmeans(passes: Passes, params: dict) -> dict:
         if _USE_SKLEARN
         else nullcontext()
     )
+    passes.expect_passes(None)  # statistics, seeding, Lloyd: keep the chunks
+    keep_labels = LABEL_BYTES * n_rows <= memory_budget()
+    if not keep_labels:
+        warnings.warn(
+            f"KMeans on backend '{backend}': labels_ ({LABEL_BYTES} bytes per row, "
+            f"{LABEL_BYTES * n_rows / 2**20:.0f} MiB for {n_rows} rows) exceeds the memory "
+            "budget and is not computed; call predict() on the data (in parts) for the "
+            "labels, or raise so.config_context(memory_budget=...).",
+            UserWarning,
+            stacklevel=2,
+        )
     with blas:
         if not isinstance(init, str):
-            centers = np.array(init, dtype=np.float64)
+            centers = np.array(init, dtype=np.float64, order="C")
             if centers.shape[0] != k:
                 raise InvalidParameterError(
                     f"The shape of the initial centers {centers.shape} does not match "
@@ -740,27 +918,42 @@ def fit_kmeans(passes: Passes, params: dict) -> dict:
             spread = float(((centers - reference) ** 2).sum() / k)
             shift = reference if float(reference @ reference) > spread else None
             runs = [_Run(centers - reference if shift is not None else centers)]
-            _lloyd(passes, runs, shift, None, rel_tol, max_iter)
+            _lloyd(passes, runs, shift, None, rel_tol, max_iter, keep_labels)
         else:
-            picks_per_run = [
-                np.random.default_rng(s).choice(n_rows, size=k, replace=False) for s in pick_seeds
-            ]
-            picks = np.unique(np.concatenate(picks_per_run))
-            first = passes.map_reduce(
-                partial(_chunk_stats_picks, picks=picks),
-                label="kmeans statistics",
-                combine=add,
-            )
-            stats, got = first["stats"], first["picks"]
-            if got.tags.shape[0] != picks.shape[0]:
-                raise DataError(
-                    f"KMeans: {got.tags.shape[0]} of {picks.shape[0]} sampled rows (indices "
-                    f"below {n_rows}) were found; the chunks do not hold the {n_rows} rows "
-                    "announced"
+            if passes.weighted:  # draws proportional to the weights, as scikit-learn's
+                first = passes.map_reduce(
+                    partial(_chunk_stats_weighted_picks, seeds=pick_seeds, k=k),
+                    label="kmeans statistics",
+                    combine=add,
                 )
-            shift = _use_shift(stats)
-            by_index = dict(zip(got.tags.tolist(), got.rows, strict=True))
-            picked = [np.array([by_index[i] for i in p]) for p in picks_per_run]
+                stats = first["stats"]
+                picked = [got.rows[np.argsort(got.keys, kind="stable")] for got in first["picks"]]
+                if any(p.shape[0] < k for p in picked):
+                    raise DataError(
+                        f"KMeans: fewer rows of non-zero sample_weight than n_clusters={k}"
+                    )
+                shift = _use_shift(stats)
+            else:
+                picks_per_run = [
+                    np.random.default_rng(s).choice(n_rows, size=k, replace=False)
+                    for s in pick_seeds
+                ]
+                picks = np.unique(np.concatenate(picks_per_run))
+                first = passes.map_reduce(
+                    partial(_chunk_stats_picks, picks=picks),
+                    label="kmeans statistics",
+                    combine=add,
+                )
+                stats, got = first["stats"], first["picks"]
+                if got.tags.shape[0] != picks.shape[0]:
+                    raise DataError(
+                        f"KMeans: {got.tags.shape[0]} of {picks.shape[0]} sampled rows (indices "
+                        f"below {n_rows}) were found; the chunks do not hold the {n_rows} rows "
+                        "announced"
+                    )
+                shift = _use_shift(stats)
+                by_index = dict(zip(got.tags.tolist(), got.rows, strict=True))
+                picked = [np.array([by_index[i] for i in p]) for p in picks_per_run]
             if shift is not None:
                 picked = [p - shift for p in picked]
             if init == "random":
@@ -776,12 +969,16 @@ def fit_kmeans(passes: Passes, params: dict) -> dict:
                     local_seeds,
                 )
             runs = [_Run(np.ascontiguousarray(c)) for c in starts]
-            _lloyd(passes, runs, shift, float(stats.var.mean()) * rel_tol, rel_tol, max_iter)
+            tol = float(stats.var.mean()) * rel_tol
+            _lloyd(passes, runs, shift, tol, rel_tol, max_iter, keep_labels)
 
     best = min(runs, key=lambda run: run.inertia)  # first of equals, as scikit-learn
     centers = best.centers + shift if shift is not None else best.centers.copy()
-    return {
+    state = {
         "cluster_centers_": centers,
         "inertia_": float(best.inertia),
         "n_iter_": int(best.n_iter),
     }
+    if keep_labels:
+        state["labels_"] = _final_labels(passes, best, shift)
+    return state
