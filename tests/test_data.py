@@ -640,8 +640,11 @@ def test_as_dataset_dispatch(parquet_dir, tmp_path):
     np.save(tmp_path / "X.npy", np.ones((70, 2)))
     by_npy = as_dataset(tmp_path / "X.npy", truth["label"].to_numpy())
     assert isinstance(by_npy, NpyDataset) and by_npy.target == "y"
+    (tmp_path / "data.txt").write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="cannot tell the file format"):
         as_dataset(tmp_path / "data.txt")
+    with pytest.raises(DataFileNotFoundError, match="not found: '.*missing.txt'"):
+        as_dataset(tmp_path / "missing.txt")
     with pytest.raises(DataError, match="y must be the name of the target column"):
         as_dataset(path, np.zeros(70))
 

@@ -99,7 +99,7 @@ def test_job_spec_file(tmp_path):
     [
         (
             ["--algorithm", "kmeans", "--input", "missing.parquet", "--output", "o"],
-            "input 'missing.parquet' does not exist",
+            "Parquet file or directory not found: 'missing.parquet'",
         ),
         (
             ["--algorithm", "random_forest", "--input", "{data}", "--output", "o"],
