@@ -643,7 +643,8 @@ def test_as_dataset_dispatch(parquet_dir, tmp_path):
     (tmp_path / "data.txt").write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="cannot tell the file format"):
         as_dataset(tmp_path / "data.txt")
-    with pytest.raises(DataFileNotFoundError, match="not found: '.*missing.txt'"):
+    missing = f"data file or directory not found: '{tmp_path / 'missing.txt'}'"
+    with pytest.raises(DataFileNotFoundError, match=re.escape(missing)):
         as_dataset(tmp_path / "missing.txt")
     with pytest.raises(DataError, match="y must be the name of the target column"):
         as_dataset(path, np.zeros(70))
