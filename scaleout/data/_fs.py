@@ -70,11 +70,15 @@ class FileList:
         return len(self.paths)
 
     @property
+    def quoted_pattern(self) -> str:
+        """``"'/data/*.parquet'"``, or ``"['a.parquet', 'b.parquet']"`` for a list."""
+        return self.pattern if self.pattern.startswith("[") else f"'{self.pattern}'"
+
+    @property
     def description(self) -> str:
         """``"'/data/*.parquet' (12 files)"``."""
         n = len(self.paths)
-        shown = self.pattern if self.pattern.startswith("[") else f"'{self.pattern}'"
-        return f"{shown} ({n} file{'s' if n != 1 else ''})"
+        return f"{self.quoted_pattern} ({n} file{'s' if n != 1 else ''})"
 
     def display(self, path: str) -> str:
         """The path as the user would write it (with its protocol, if any)."""
