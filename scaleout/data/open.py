@@ -24,6 +24,9 @@ The rule: **the file suffix decides.**
 3. A **list** (or tuple) of paths: each item by rules 1-2, all of one format;
    the Parquet and CSV readers read the files in the list's order. A ``.npy``
    dataset is one file.
+4. The **target** of Parquet and CSV data is a column name and ``features``
+   name columns; a ``.npy`` file has no columns: its target is the values or
+   a ``.npy`` file of them, and ``features`` is an error (never ignored).
 """
 
 from __future__ import annotations
