@@ -49,8 +49,12 @@ test-spark35: java $(VENV35)/.installed-spark35
 	$(VENV35)/bin/python -m pytest -q -m "not slow" $(SPARK35_TESTS)
 	$(VENV35)/bin/python -m pytest -q -k spark tests/test_clusters.py
 
+# ruff, then the import-linter layer contracts of pyproject.toml ([tool.importlinter]):
+# the data layer imports no engine, nothing imports the CLI, jobs do not import the CLI,
+# no import cycles.
 lint: install
 	$(VENV)/bin/ruff check scaleout tests benchmarks
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

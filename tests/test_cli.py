@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import datasets as skdatasets
 
 import scaleout as so
@@ -109,3 +109,48 @@ def test_demo_runs_the_six_demos(tmp_path):
     assert "[6/6]" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kmeans_clusters.png", "pca_mnist_2d.png"]
     assert np.all([p.stat().st_size > 10_000 for p in tmp_path.iterdir()])
+
+
+def test_python_m_scaleout_cli_and_the_command_groups(capsys):
+    done = subprocess.run(
+        [sys.executable, "-m", "scaleout.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip() == f"scaleout {so.__version__}"
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    listed = capsys.readouterr().out
+    commands = ("fit", "predict", "explain", "demo", "bench", "cluster", "job", "submit", "emr")
+    assert all(command in listed for command in commands)
+    # the algorithm table comes from the registry
+    from scaleout.cli import algorithm_names
+
+    assert "logistic_regression" in algorithm_names() and "pipeline" not in algorithm_names()
+
+
+def test_unknown_flags_are_an_error_except_for_job_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["explain", "pca", "--data", "x.parquet", "--bogus"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert main(["submit", "--master", "local[1]", "--conf", "spark.x"]) == 2
+    assert capsys.readouterr().err == "scaleout: error: --conf expects key=value, got 'spark.x'\n"
+
+
+def test_fit_and_predict_on_several_data_files(wine_parquet, tmp_path, capsys):
+    X, _, path = wine_parquet
+    model_path = str(tmp_path / "lr.scaleout")
+    args = ["fit", "linear_regression", "--data", path, "--data", path, "--target", "y"]
+    assert main([*args, "-o", model_path]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 2 * len(X)
+    out = str(tmp_path / "pred.csv")
+    assert main(["predict", model_path, "--data", path, "--data", path, "--features",
+                 ",".join(f"x{j}" for j in range(X.shape[1])), "-o", out]) == 0  # fmt: skip
+    assert capsys.readouterr().out == f"wrote {2 * len(X)} predictions to {out}\n"
+    model = so.load(model_path)
+    predictions = np.loadtxt(out, delimiter=",", skiprows=1)
+    assert_allclose(predictions, np.concatenate([model.predict(X)] * 2), rtol=1e-12)

@@ -306,6 +306,52 @@ def test_parquet_missing_file_and_glob(tmp_path):
         read_parquet("memory://definitely/not/here.parquet")
 
 
+def test_parquet_list_of_paths_keeps_its_order(parquet_dir):
+    path, truth = parquet_dir
+    order = [path / "part-2.parquet", str(path / "part-0.parquet")]  # PathLike and str
+    ds = read_parquet(order, target="label")
+    expected = pd.concat([truth.iloc[40:70], truth.iloc[0:17]], ignore_index=True)
+    X, y = ds.to_numpy()
+    np.testing.assert_array_equal(X, expected[["a", "b", "c"]].to_numpy(dtype=np.float64))
+    np.testing.assert_array_equal(y, expected["label"].to_numpy())
+    assert ds.n_rows == 47 and ds.files == [str(p) for p in order]
+    assert ds.source == f"Parquet dataset ['{order[0]}', '{order[1]}'] (2 files)"
+    np.testing.assert_array_equal(np.concatenate([b.X for b in ds.iter_batches()]), X)
+    assert [p.row_offset for p in ds.partitions(target_rows=100)] == [0, 30]
+    # items may be directories and globs; each expands sorted, the list keeps its order
+    mixed = read_parquet([path / "part-2.parquet", path / "part-[01].parquet"], target="label")
+    names = [Path(f).name for f in mixed.files]
+    assert names == ["part-2.parquet", "part-0.parquet", "part-1.parquet"]
+    assert read_parquet((path,), target="label").n_rows == 70
+
+
+def test_parquet_list_of_urls_and_errors(parquet_dir, memfs):
+    path, truth = parquet_dir
+    fs, root = memfs
+    for name in ("part-0.parquet", "part-1.parquet"):
+        fs.pipe(f"{root}/{name}", (path / name).read_bytes())
+    urls = [f"memory://{root}/part-1.parquet", f"memory://{root}/part-0.parquet"]
+    ds = read_parquet(urls, target="label")
+    assert ds.files == urls
+    np.testing.assert_array_equal(
+        ds.to_numpy()[1], np.concatenate([truth["label"][17:40], truth["label"][:17]])
+    )
+    # a missing item is named
+    missing = f"memory://{root}/part-9.parquet"
+    with pytest.raises(DataFileNotFoundError, match=re.escape(f"not found: '{missing}'")):
+        read_parquet([urls[0], missing])
+    with pytest.raises(DataFileNotFoundError, match=re.escape(str(path / "nope.parquet"))):
+        read_parquet([path / "part-0.parquet", path / "nope.parquet"])
+    with pytest.raises(DataError, match=r"on one filesystem: .*part-0.parquet' and 'memory"):
+        read_parquet([path / "part-0.parquet", urls[0]])
+    with pytest.raises(DataError, match="the list of Parquet paths is empty"):
+        read_parquet([])
+    # plain local paths and file:// URLs read together through fsspec's local filesystem
+    local = read_parquet([path / "part-0.parquet", f"file://{path}/part-1.parquet"], "label")
+    assert local.files == [f"file://{path}/part-0.parquet", f"file://{path}/part-1.parquet"]
+    np.testing.assert_array_equal(local.to_numpy()[1], truth["label"][:40])
+
+
 def test_parquet_missing_columns_list_available(parquet_dir):
     path, _ = parquet_dir
     with pytest.raises(DataError) as info:
@@ -426,6 +472,18 @@ def test_csv_dataset(csv_dir):
     assert X.flags.f_contiguous and X.dtype == np.float64
     np.testing.assert_array_equal(X, truth[["f2", "f1"]].to_numpy(dtype=np.float64))
     np.testing.assert_array_equal(y, truth["target"].to_numpy())
+
+
+def test_csv_list_of_paths(csv_dir):
+    path, truth = csv_dir
+    ds = read_csv([path / "d1.csv", path / "d0.csv"], target="target", features=["f1"])
+    X, y = ds.to_numpy()
+    expected = pd.concat([truth.iloc[40:], truth.iloc[:40]], ignore_index=True)
+    np.testing.assert_array_equal(X[:, 0], expected["f1"].to_numpy())
+    np.testing.assert_array_equal(y, expected["target"].to_numpy())
+    assert ds.source == f"CSV dataset ['{path / 'd1.csv'}', '{path / 'd0.csv'}'] (2 files)"
+    with pytest.raises(DataFileNotFoundError, match=re.escape(str(path / "d9.csv"))):
+        read_csv([path / "d0.csv", path / "d9.csv"])
 
 
 def test_csv_iter_batches_stream_blocks(csv_dir):
@@ -640,8 +698,12 @@ def test_as_dataset_dispatch(parquet_dir, tmp_path):
     np.save(tmp_path / "X.npy", np.ones((70, 2)))
     by_npy = as_dataset(tmp_path / "X.npy", truth["label"].to_numpy())
     assert isinstance(by_npy, NpyDataset) and by_npy.target == "y"
+    (tmp_path / "data.txt").write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="cannot tell the file format"):
         as_dataset(tmp_path / "data.txt")
+    missing = f"data file or directory not found: '{tmp_path / 'missing.txt'}'"
+    with pytest.raises(DataFileNotFoundError, match=re.escape(missing)):
+        as_dataset(tmp_path / "missing.txt")
     with pytest.raises(DataError, match="y must be the name of the target column"):
         as_dataset(path, np.zeros(70))
 

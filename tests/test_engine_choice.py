@@ -121,3 +121,85 @@ def test_config_validation():
         so.set_config(colour="red")
     with pytest.raises(InvalidParameterError, match="memory_budget"):
         so.set_config(memory_budget=-1)
+
+
+def test_registry_names_every_estimator_once():
+    from scaleout.registry import algorithm_name, estimator_class, estimator_classes
+
+    classes = estimator_classes(algorithms_only=True)
+    assert sorted(classes) == [
+        "DecisionTreeClassifier",
+        "DecisionTreeRegressor",
+        "KMeans",
+        "LinearRegression",
+        "LogisticRegression",
+        "PCA",
+    ]
+    assert "Pipeline" in estimator_classes() and "Pipeline" not in classes
+    assert [algorithm_name(classes[n]) for n in ("KMeans", "PCA", "LogisticRegression")] == [
+        "kmeans",
+        "pca",
+        "logistic_regression",
+    ]
+    assert estimator_class("logistic-regression") is so.LogisticRegression
+    assert estimator_class("DecisionTreeRegressor") is so.DecisionTreeRegressor
+    with pytest.raises(so.exceptions.ScaleoutError, match=r"unknown algorithm 'forest'.*'pca'"):
+        estimator_class("forest")
+
+
+def test_support_matrix_in_explain_and_help(fake_out_of_core_backend):
+    from scaleout.cli import build_parser
+    from scaleout.engines import support_matrix
+
+    matrix = support_matrix()
+    assert set(matrix) == {
+        "DecisionTreeClassifier",
+        "DecisionTreeRegressor",
+        "KMeans",
+        "LinearRegression",
+        "LogisticRegression",
+        "PCA",
+    }
+    # every installed engine, the registered plug-in included; the missing one is not listed
+    assert all({"sklearn", "ooc"} <= set(engines) for engines in matrix.values())
+    assert all("ghost" not in engines for engines in matrix.values())
+    text = str(so.explain(so.PCA(2), X))
+    assert "engines that fit it:" in text and "ooc" in text.splitlines()[-1]
+    help_text = build_parser().format_help()
+    assert "algorithms by engine" in help_text
+    header = help_text.split("algorithms by engine (installed engines):\n")[1].splitlines()[0]
+    assert header.split() == ["algorithm", *so.available_backends()]
+
+
+def test_unsupported_estimator_names_what_the_engine_fits():
+    class Partial(SklearnBackend):
+        """An engine that fits PCA only."""
+
+        name = "pcaonly"
+
+        def supports(self, estimator):
+            return estimator is so.PCA
+
+        def check_supported(self, task):
+            Backend.check_supported(self, task)
+
+    register_backend(Partial)
+    try:
+        with pytest.raises(
+            so.exceptions.UnsupportedOnBackend,
+            match=r"KMeans is not supported by backend 'pcaonly'; supported: \['PCA'\]",
+        ):
+            so.KMeans(2, backend="pcaonly").fit(X)
+        assert so.PCA(2, backend="pcaonly").fit(X).backend_ == "pcaonly"
+    finally:
+        unregister_backend("pcaonly")
+
+
+def test_connect_hands_the_address_to_the_engine_of_its_scheme():
+    with so.config_context():
+        assert so.connect("tcp://127.0.0.1:1") == "dask"
+        assert so.get_config()["dask_scheduler"] == "tcp://127.0.0.1:1"
+        assert so.connect(None) is None
+        assert so.get_config()["dask_scheduler"] is None
+    with pytest.raises(so.exceptions.ScaleoutError, match=r"cannot tell the engine of 'ftp://x'"):
+        so.connect("ftp://x")

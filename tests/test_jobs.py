@@ -99,7 +99,7 @@ def test_job_spec_file(tmp_path):
     [
         (
             ["--algorithm", "kmeans", "--input", "missing.parquet", "--output", "o"],
-            "input 'missing.parquet' does not exist",
+            "Parquet file or directory not found: 'missing.parquet'",
         ),
         (
             ["--algorithm", "random_forest", "--input", "{data}", "--output", "o"],
@@ -182,3 +182,33 @@ def test_submit_command_and_zip(tmp_path):
         "spark",
     ]
     validate_spark_submit_args(cmd)
+
+
+def test_the_job_imports_no_command_line_code():
+    """spark-submit runs scaleout/jobs/__main__.py: it must not need scaleout.cli."""
+    code = (
+        "import sys, scaleout.jobs, scaleout.jobs.submit, scaleout.jobs.validate\n"
+        "bad = sorted(m for m in sys.modules if m.startswith('scaleout.cli'))\n"
+        "assert not bad, bad\n"
+        "scaleout.jobs.parse_job_args(['--algorithm', 'pca', '--input', 'a', '--output', 'b'])\n"
+        "assert not [m for m in sys.modules if m.startswith('scaleout.cli')]\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_job_input_list_from_flags_and_spec(tmp_path):
+    spec = parse_job_args(
+        ["--algorithm", "pca", "--input", "a.parquet", "--input", "b.parquet", "--output", "o"]
+    )
+    assert spec.input == ["a.parquet", "b.parquet"]
+    assert parse_job_args(["--algorithm", "pca", "--input", "a", "--output", "o"]).input == "a"
+    (tmp_path / "s.json").write_text(
+        json.dumps({"algorithm": "pca", "input": ["a.csv", "b.csv"], "output": "o"})
+    )
+    assert parse_job_args(["--spec", str(tmp_path / "s.json")]).input == ["a.csv", "b.csv"]
+    (tmp_path / "bad.json").write_text(json.dumps({"algorithm": "pca", "input": 3, "output": "o"}))
+    with pytest.raises(ScaleoutError, match="job input must be a path or a list of paths, got 3"):
+        parse_job_args(["--spec", str(tmp_path / "bad.json")])

@@ -135,7 +135,7 @@ def test_job_storage_options_instead_of_the_environment(s3, tmp_path):
     [
         (
             ["--input", f"s3://{BUCKET}/data/missing/", "--output", f"s3://{BUCKET}/m/x.scaleout"],
-            f"input 's3://{BUCKET}/data/missing/' does not exist",
+            f"data file or directory not found: 's3://{BUCKET}/data/missing/'",
         ),
         (
             ["--input", f"s3://{BUCKET}/data/clf/", "--output", "s3://no-such-bucket/x.scaleout"],

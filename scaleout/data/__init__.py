@@ -6,9 +6,11 @@ out validated NumPy data in batches (:meth:`Dataset.iter_batches`) or all at
 once (:meth:`Dataset.to_numpy`).
 
 - :func:`as_dataset` wraps what ``fit`` receives: a Dataset, NumPy, pandas,
-  a list, or a file path.
-- :func:`read_parquet`, :func:`read_csv`, :func:`read_npy` open files lazily
-  (local paths, globs, directories or any fsspec URL).
+  a list, a file path or a list of file paths.
+- :func:`open_path` opens a path, glob, directory, URL or list of files by
+  one rule (the file suffix decides); ``fit``, the command line and jobs use it.
+- :func:`read_parquet`, :func:`read_csv`, :func:`read_npy` open files of one
+  format lazily (local paths, globs, directories, any fsspec URL, or a list).
 - :func:`check_features`, :func:`check_target` validate arrays with
   scikit-learn's wording, naming the column, row and file of a bad value.
 """
@@ -19,6 +21,7 @@ from .convert import as_dataset
 from .csv import CsvDataset, read_csv
 from .dataset import Batch, Dataset, InMemoryDataset
 from .npy import NpyDataset, read_npy
+from .open import open_path
 from .parquet import ParquetDataset, read_parquet
 from .validate import check_features, check_target
 
@@ -32,6 +35,7 @@ __all__ = [
     "as_dataset",
     "check_features",
     "check_target",
+    "open_path",
     "read_csv",
     "read_npy",
     "read_parquet",

@@ -5,13 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import fsspec
-
 from ..exceptions import DataError
-from .csv import CSV_EXTENSIONS, read_csv
 from .dataset import Dataset, InMemoryDataset
-from .npy import read_npy
-from .parquet import PARQUET_EXTENSIONS, read_parquet
+from .open import open_path
 from .validate import is_sparse
 
 __all__ = ["as_dataset"]
@@ -41,34 +37,12 @@ def _reject_engine_input(obj: Any, what: str) -> None:
     )
 
 
-def _is_directory(path: str) -> bool:
-    try:
-        fs, fs_path = fsspec.core.url_to_fs(path)
-        return bool(fs.isdir(fs_path))
-    except (ValueError, ImportError, OSError):
-        return False
-
-
-def _from_path(path: str | os.PathLike, y: Any) -> Dataset:
-    text = os.fspath(path)
-    lowered = text.lower().rstrip("/")
-    if lowered.endswith(".npy"):
-        return read_npy(path, y)
-    if y is not None and not isinstance(y, str):
-        raise DataError(
-            f"for a file path X, y must be the name of the target column (a str), got "
-            f"{type(y).__name__}"
-        )
-    if lowered.endswith(PARQUET_EXTENSIONS):
-        return read_parquet(path, target=y)
-    if lowered.endswith(CSV_EXTENSIONS):
-        return read_csv(path, target=y)
-    if _is_directory(text):
-        return read_parquet(path, target=y)
-    raise DataError(
-        f"cannot tell the file format of '{text}' from its name: expected a .parquet/.pq "
-        "file, a directory of Parquet files, a .csv or a .npy file (or a glob of them); "
-        "use scaleout.data.read_parquet / read_csv / read_npy to choose explicitly."
+def _is_path_list(X: Any) -> bool:
+    """A non-empty list or tuple of str / os.PathLike: files to open, not rows of data."""
+    return (
+        isinstance(X, (list, tuple))
+        and len(X) > 0
+        and all(isinstance(p, (str, os.PathLike)) for p in X)
     )
 
 
@@ -77,12 +51,14 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
 
     Parameters
     ----------
-    X : Dataset, array-like, pandas.DataFrame, str or os.PathLike
+    X : Dataset, array-like, pandas.DataFrame, str, os.PathLike or list of paths
         A :class:`Dataset` is returned as is. A NumPy array, list or
-        DataFrame becomes an :class:`InMemoryDataset`. A path is opened by
-        its extension: ``.parquet`` / ``.pq`` or a directory →
-        :func:`read_parquet`, ``.csv`` → :func:`read_csv`, ``.npy`` →
-        :func:`read_npy`.
+        DataFrame becomes an :class:`InMemoryDataset`. A path (file,
+        directory, glob or URL) or a list of paths (a non-empty list whose
+        items are all str / os.PathLike) is opened by
+        :func:`~scaleout.data.open_path`: the file suffix decides the format
+        (``.parquet`` / ``.pq`` / ``.parq``, ``.csv`` / ``.csv.gz`` /
+        ``.csv.bz2``, ``.npy``; a directory or glob by the files in it).
     y : array-like, pandas.Series or str, optional
         The target values; for a file path (or a DataFrame), the name of the
         target column; for a ``.npy`` path, a ``.npy`` path or values.
@@ -114,8 +90,8 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
         )
     _reject_engine_input(X, "X")
     _reject_engine_input(y, "y")
-    if isinstance(X, (str, os.PathLike)):
-        return _from_path(X, y)
+    if isinstance(X, (str, os.PathLike)) or _is_path_list(X):
+        return open_path(X, y)
     if isinstance(y, str):
         columns = getattr(X, "columns", None)
         if columns is None:

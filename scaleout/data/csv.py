@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 
 from ..exceptions import DataError
 from ._arrow import convert_columns, select_columns, split_columns, table_to_numpy
-from ._fs import FileList, PathLike, resolve_files
+from ._fs import FileList, Source, resolve_files
 from .dataset import Batch, Dataset, check_batch_rows, rebatch
 
 __all__ = ["CsvDataset", "read_csv"]
@@ -82,9 +82,10 @@ class CsvDataset(Dataset):
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, os.PathLike or list of them
         A file, a directory (every ``*.csv`` / ``*.csv.gz`` / ``*.csv.bz2``
-        under it, recursively, sorted), a glob, or any fsspec URL.
+        under it, recursively, sorted), a glob, any fsspec URL, or a list of
+        these (read in the list's order; all on one filesystem).
     target : str, optional
         Target column; None for unsupervised data.
     features : sequence of str, optional
@@ -109,7 +110,7 @@ class CsvDataset(Dataset):
 
     def __init__(
         self,
-        path: PathLike,
+        path: Source,
         target: str | None = None,
         features: Sequence[str] | None = None,
         *,
@@ -349,7 +350,7 @@ class CsvDataset(Dataset):
 
 
 def read_csv(
-    path: PathLike,
+    path: Source,
     target: str | None = None,
     features: Sequence[str] | None = None,
     *,
@@ -360,9 +361,10 @@ def read_csv(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A file, a directory (all ``*.csv`` under it, recursively, sorted), a
-        glob, or any fsspec URL.
+    path : str, os.PathLike or list of them
+        A file, a directory (all ``*.csv`` / ``*.csv.gz`` / ``*.csv.bz2``
+        under it, recursively, sorted), a glob, any fsspec URL, or a list of
+        these, read in the list's order.
     target : str, optional
         Target column; None for unsupervised data.
     features : sequence of str, optional
@@ -381,9 +383,10 @@ def read_csv(
     Raises
     ------
     DataFileNotFoundError
-        When ``path`` matches no file (the message names it).
+        When ``path`` (or an item of the list) matches no file; the message
+        names it.
     DataError
         For a missing or non-numeric column (types inferred from the first
-        block).
+        block), or a list whose items are on different filesystems.
     """
     return CsvDataset(path, target, features, storage_options=storage_options, **csv_options)

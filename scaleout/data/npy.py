@@ -31,7 +31,7 @@ class _NpyFile:
     def __init__(self, files: FileList, what: str) -> None:
         if len(files) != 1:
             raise DataError(
-                f"{what} must be a single .npy file, but '{files.pattern}' matches "
+                f"{what} must be a single .npy file, but {files.quoted_pattern} matches "
                 f"{len(files)} files"
             )
         self.files = files
@@ -220,7 +220,7 @@ class NpyDataset(Dataset):
             yield Batch(X, y, self._where(start, stop), start)
 
     def _repr_location(self) -> str:
-        return f"'{self._npy.files.pattern}'"
+        return self._npy.files.quoted_pattern
 
     # -------------------------------------------------------------- public
     @property
@@ -250,7 +250,7 @@ class NpyDataset(Dataset):
     @property
     def source(self) -> str:
         """``"NumPy file '/data/X.npy'"``."""
-        return f"NumPy file '{self._npy.files.pattern}'"
+        return f"NumPy file {self._npy.files.quoted_pattern}"
 
     def iter_batches(self, batch_rows: int | None = None) -> Iterator[Batch]:
         """Iterate over row slices (memory-mapped for local files).

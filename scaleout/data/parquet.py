@@ -25,7 +25,7 @@ from ._arrow import (
     table_to_numpy,
     target_to_numpy,
 )
-from ._fs import FileList, PathLike, resolve_files
+from ._fs import FileList, Source, resolve_files
 from .dataset import Batch, Dataset, check_batch_rows, rebatch
 from .validate import check_features, check_target
 
@@ -42,10 +42,12 @@ class ParquetDataset(Dataset):
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A file, a directory (every ``*.parquet`` / ``*.pq`` file under it,
-        recursively, sorted; names starting with ``_`` or ``.`` skipped), a
-        glob, or an fsspec URL of any of these (``s3://...``, ``memory://...``).
+    path : str, os.PathLike or list of them
+        A file, a directory (every ``*.parquet`` / ``*.pq`` / ``*.parq`` file
+        under it, recursively, sorted; names starting with ``_`` or ``.``
+        skipped), a glob, an fsspec URL of any of these (``s3://...``,
+        ``memory://...``), or a list of any of these (read in the list's
+        order; all on one filesystem).
     target : str, optional
         Target column; None for unsupervised data.
     features : sequence of str, optional
@@ -64,7 +66,7 @@ class ParquetDataset(Dataset):
 
     def __init__(
         self,
-        path: PathLike,
+        path: Source,
         target: str | None = None,
         features: Sequence[str] | None = None,
         *,
@@ -369,7 +371,7 @@ class ParquetDataset(Dataset):
 
 
 def read_parquet(
-    path: PathLike,
+    path: Source,
     target: str | None = None,
     features: Sequence[str] | None = None,
     *,
@@ -379,9 +381,10 @@ def read_parquet(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A file, a directory (all ``*.parquet`` / ``*.pq`` under it,
-        recursively, sorted), a glob, or any fsspec URL.
+    path : str, os.PathLike or list of them
+        A file, a directory (all ``*.parquet`` / ``*.pq`` / ``*.parq`` under
+        it, recursively, sorted), a glob, any fsspec URL, or a list of these
+        (as pyarrow, Dask and Spark take one), read in the list's order.
     target : str, optional
         Target column; None for unsupervised data.
     features : sequence of str, optional
@@ -396,15 +399,18 @@ def read_parquet(
     Raises
     ------
     DataFileNotFoundError
-        When ``path`` matches no file (the message names it).
+        When ``path`` (or an item of the list) matches no file; the message
+        names it.
     DataError
-        For a missing or non-numeric column, or files with differing schemas.
+        For a missing or non-numeric column, files with differing schemas, or
+        a list whose items are on different filesystems.
 
     Examples
     --------
     >>> ds = read_parquet("/data/train/", target="label")  # doctest: +SKIP
     >>> ds.n_rows, ds.n_features  # doctest: +SKIP
     (2000000, 20)
+    >>> read_parquet(["s3://b/day1.parquet", "s3://b/day2.parquet"], "y")  # doctest: +SKIP
     """
     return ParquetDataset(path, target, features, storage_options=storage_options)
 

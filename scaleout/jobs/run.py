@@ -16,14 +16,6 @@ from ..exceptions import ScaleoutError
 from .spec import JobSpec
 
 
-def _check_input(spec: JobSpec) -> None:
-    """A missing input file or directory (local or at a URL) is named before anything starts."""
-    if any(c in spec.input for c in "*?["):
-        return  # a glob: the reader names it when it matches nothing
-    if not storage.exists(spec.input, spec.storage_options):
-        raise ScaleoutError(f"input {spec.input!r} does not exist")
-
-
 def _check_outputs(spec: JobSpec) -> None:
     """Fail before fitting when an output URL's filesystem is unavailable (e.g. no s3fs)."""
     for path in (spec.output, spec.metrics):
@@ -32,33 +24,20 @@ def _check_outputs(spec: JobSpec) -> None:
 
 
 def read_input(spec: JobSpec) -> Any:
-    """The job's dataset: CSV or ``.npy`` by extension, else Parquet (file, directory, glob).
+    """The job's dataset, opened by :func:`scaleout.data.open_path` (the file suffix decides).
 
-    Local paths and fsspec URLs alike; a URL's rows are read through fsspec by
-    the sklearn and dask engines, while the spark engine hands the file list
-    to Spark (``s3://`` becomes ``s3a://``) after reading the Parquet footers.
+    The same rule as ``model.fit(path)`` and ``scaleout fit --data``: local
+    paths and fsspec URLs alike, a file, directory, glob or list of files; a
+    missing input or an unknown format is named before any row is read. A
+    URL's rows are read through fsspec by the sklearn and dask engines, while
+    the spark engine hands the file list to Spark (``s3://`` becomes
+    ``s3a://``) after reading the Parquet footers.
     """
-    from ..data import as_dataset, read_csv, read_npy, read_parquet
-    from ..data.csv import CSV_EXTENSIONS
-    from ..data.parquet import PARQUET_EXTENSIONS
+    from ..data.open import open_path
 
-    path, options = spec.input, spec.storage_options or None
-    lower = path.lower().rstrip("/")
-    if lower.endswith(CSV_EXTENSIONS):
-        return read_csv(path, target=spec.target, features=spec.features, storage_options=options)
-    if lower.endswith(".npy"):
-        return read_npy(path, storage_options=options)
-    is_dir = os.path.isdir(path) if not storage.is_url(path) else _is_url_dir(path, options)
-    if lower.endswith(PARQUET_EXTENSIONS) or is_dir or any(c in path for c in "*?["):
-        return read_parquet(
-            path, target=spec.target, features=spec.features, storage_options=options
-        )
-    return as_dataset(path, spec.target)  # names the formats it expected
-
-
-def _is_url_dir(path: str, options: dict[str, Any] | None) -> bool:
-    fs, fs_path = storage.filesystem(path, options)
-    return bool(fs.isdir(fs_path))
+    return open_path(
+        spec.input, spec.target, spec.features, storage_options=spec.storage_options or None
+    )
 
 
 def _use_submitted_master() -> None:
@@ -164,13 +143,12 @@ def run_job(spec: JobSpec) -> dict[str, Any]:
     dict
         The metrics: algorithm, backend, rows, seconds, passes, training score, paths.
     """
-    _check_input(spec)
     _check_outputs(spec)
     estimator = build_estimator(spec)
     if spec.backend == "spark":
         _use_submitted_master()
     start = time.perf_counter()
-    data = read_input(spec)
+    data = read_input(spec)  # footers only: a missing input fails here, before the fit
     model = estimator.fit(data)
     seconds = time.perf_counter() - start
     model.save(spec.output, storage_options=spec.storage_options or None)

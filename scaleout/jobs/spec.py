@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._cli_args import parse_params, split_names
 from ..exceptions import ScaleoutError
 
 SPEC_KEYS = (
@@ -33,8 +34,10 @@ class JobSpec:
     ----------
     algorithm : str
         ``logistic_regression``, ``LinearRegression``, ``kmeans``, ...
-    input : str
-        Parquet/CSV/.npy path, directory, glob or fsspec URL (``s3://...``).
+    input : str or list of str
+        Parquet/CSV/.npy path, directory, glob or fsspec URL (``s3://...``), or a
+        list of them of one format; the format follows
+        :func:`scaleout.data.open_path` (the file suffix decides).
     output : str
         Where to write the fitted model (``.scaleout``): a path or an fsspec URL.
     params : dict
@@ -54,7 +57,7 @@ class JobSpec:
     """
 
     algorithm: str
-    input: str
+    input: str | list[str]
     output: str
     params: dict[str, Any] = field(default_factory=dict)
     target: str | None = None
@@ -78,7 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="estimator parameter, repeatable (values parsed as JSON)",
     )
-    p.add_argument("--input", help="Parquet/CSV/.npy path, directory, glob or URL")
+    p.add_argument(
+        "--input",
+        action="append",
+        metavar="PATH",
+        help="Parquet/CSV/.npy file, directory, glob or URL; repeat for several files of one "
+        "format (the file suffix decides the format)",
+    )
     p.add_argument("--target", help="target column (supervised algorithms)")
     p.add_argument("--features", help="comma-separated feature columns")
     p.add_argument("--output", help="model file to write (.scaleout)")
@@ -110,6 +119,11 @@ def _load_spec_file(path: str) -> dict[str, Any]:
     return spec
 
 
+def _input(paths: list[str]) -> str | list[str]:
+    """One ``--input`` is a path; several are a list of files."""
+    return paths[0] if len(paths) == 1 else list(paths)
+
+
 def parse_job_args(argv: Sequence[str]) -> JobSpec:
     """Parse job flags (and an optional ``--spec`` file; flags override its keys).
 
@@ -118,8 +132,6 @@ def parse_job_args(argv: Sequence[str]) -> JobSpec:
     ScaleoutError
         A missing required setting, a malformed ``--param``, a bad spec file.
     """
-    from ..cli import parse_params
-
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv))
@@ -133,12 +145,12 @@ def parse_job_args(argv: Sequence[str]) -> JobSpec:
         raise ScaleoutError("job spec key 'storage_options' must be a JSON object")
     storage_options = dict(storage_options)
     storage_options.update(parse_params(args.storage_option, flag="--storage-option"))
-    features = args.features.split(",") if args.features else spec.get("features")
+    features = split_names(args.features) or spec.get("features")
     if isinstance(features, str):
-        features = features.split(",")
+        features = split_names(features)
     merged = {
         "algorithm": args.algorithm or spec.get("algorithm"),
-        "input": args.input or spec.get("input"),
+        "input": _input(args.input) if args.input else spec.get("input"),
         "output": args.output or spec.get("output"),
         "target": args.target or spec.get("target"),
         "metrics": args.metrics or spec.get("metrics"),
@@ -148,6 +160,12 @@ def parse_job_args(argv: Sequence[str]) -> JobSpec:
     if missing:
         raise ScaleoutError(
             "job needs " + ", ".join(f"--{k}" for k in missing) + " (or the keys in --spec)"
+        )
+    if not isinstance(merged["input"], str) and not (
+        isinstance(merged["input"], list) and all(isinstance(p, str) for p in merged["input"])
+    ):
+        raise ScaleoutError(
+            f"job input must be a path or a list of paths, got {merged['input']!r}"
         )
     if merged["backend"] not in BACKENDS:
         raise ScaleoutError(f"unknown backend {merged['backend']!r}; expected one of {BACKENDS}")

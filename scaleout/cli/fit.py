@@ -1,0 +1,141 @@
+"""``scaleout fit | predict | explain``: one estimator on one dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from .._cli_args import parse_params, split_names
+from ..exceptions import ScaleoutError
+
+__all__ = ["add_commands", "algorithm_names", "read_data"]
+
+
+def algorithm_names() -> list[str]:
+    """Command-line names of every registered algorithm (``logistic_regression``, ...)."""
+    from ..registry import algorithm_name, estimator_classes
+
+    return sorted(algorithm_name(cls) for cls in estimator_classes(algorithms_only=True).values())
+
+
+def read_data(data: str | list[str], target: str | None, features: str | None) -> Any:
+    """The dataset of ``--data`` (one path, glob, directory or URL, or several files).
+
+    The format follows :func:`scaleout.data.open_path`'s rule, the same as
+    ``model.fit(path)`` and the training job.
+    """
+    from ..data.open import open_path
+
+    return open_path(data, target, split_names(features))
+
+
+def _build(args: argparse.Namespace) -> Any:
+    from ..registry import estimator_class
+
+    cls = estimator_class(args.algorithm)
+    params = parse_params(args.param or [])
+    if args.backend:
+        params["backend"] = args.backend
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ScaleoutError(
+            f"{cls.__name__}: {exc}. Check the list of available parameters with "
+            f"`{cls.__name__}().get_params().keys()`"
+        ) from None
+
+
+def _data(args: argparse.Namespace) -> str | list[str]:
+    return args.data[0] if len(args.data) == 1 else list(args.data)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    data = read_data(_data(args), args.target, args.features)
+    model = _build(args).fit(data)
+    model.save(args.output)
+    stats = {k: v for k, v in model.fit_stats_.items() if not isinstance(v, dict)}
+    print(
+        json.dumps(
+            {"model": args.output, "algorithm": type(model).__name__, **stats},
+            indent=2,
+            default=str,
+        )
+    )
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from ..persist import load
+
+    model = load(args.model)
+    data = read_data(_data(args), None, args.features)
+    method = "transform" if not hasattr(model, "predict") else "predict"
+    result = np.asarray(getattr(model, method)(data))
+    columns = [result] if result.ndim == 1 else list(result.T)
+    names = ["prediction"] if result.ndim == 1 else [f"c{i}" for i in range(len(columns))]
+    table = pa.Table.from_arrays([pa.array(c) for c in columns], names=names)
+    if args.output is None:
+        print(table.to_pandas().to_string(max_rows=20))
+        return 0
+    tmp = args.output + ".tmp"
+    if args.output.endswith(".csv"):
+        pacsv.write_csv(table, tmp)
+    else:
+        pq.write_table(table, tmp)
+    os.replace(tmp, args.output)
+    print(f"wrote {len(result)} predictions to {args.output}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ..explain import explain
+
+    data = read_data(_data(args), args.target, args.features)
+    print(explain(_build(args), data))
+    return 0
+
+
+DATA_HELP = (
+    "Parquet/CSV/.npy file, directory, glob or URL; repeat for several files of one "
+    "format (the file suffix decides the format)"
+)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("algorithm", help=f"one of {', '.join(algorithm_names())}")
+    p.add_argument("--data", required=True, action="append", metavar="PATH", help=DATA_HELP)
+    p.add_argument("--target", help="target column (supervised algorithms)")
+    p.add_argument("--features", help="comma-separated feature columns (default: all others)")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="estimator parameter, repeatable (values parsed as JSON)",
+    )
+    p.add_argument("--backend", help="engine: auto, sklearn, ... (default: auto)")
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``fit``, ``predict`` and ``explain`` to the ``scaleout`` parser."""
+    fit = sub.add_parser("fit", help="fit a model on data and save it")
+    _model_args(fit)
+    fit.add_argument("--output", "-o", required=True, help="model file to write (.scaleout)")
+    fit.set_defaults(func=cmd_fit)
+
+    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("model", help="a .scaleout model file")
+    predict.add_argument("--data", required=True, action="append", metavar="PATH", help=DATA_HELP)
+    predict.add_argument("--features", help="comma-separated feature columns")
+    predict.add_argument("--output", "-o", help="write predictions (.parquet or .csv)")
+    predict.set_defaults(func=cmd_predict)
+
+    explain = sub.add_parser("explain", help="which engine would fit this, and why")
+    _model_args(explain)
+    explain.set_defaults(func=cmd_explain)
