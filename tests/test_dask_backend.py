@@ -440,6 +440,10 @@ def test_integer_sample_weight_on_dask_is_repeated_rows():
         repeated = so.LinearRegression(backend="dask").fit(X[rows], y[rows])
     assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-9)
     assert weighted.intercept_ == pytest.approx(repeated.intercept_, rel=1e-9)
+    with so.config_context(dask_scheduler="threads", dask_chunk_rows=700):
+        scalar = so.LinearRegression(backend="dask").fit(X, y, sample_weight=2.0)
+        plain = so.LinearRegression(backend="dask").fit(X, y)
+    assert_allclose(scalar.coef_, plain.coef_, rtol=1e-9)  # a scalar weighs every row alike
 
 
 # ------------------------------------------------------------ caches, spills

@@ -20,6 +20,7 @@ from sklearn.datasets import load_digits, load_wine, make_blobs
 from sklearn.metrics import adjusted_rand_score, pairwise_distances
 from sklearn.preprocessing import StandardScaler
 
+import scaleout as so
 from scaleout.exceptions import DataError, InvalidParameterError, UnsupportedOnBackend
 from scaleout.kernels import kmeans as cluster
 from scaleout.kernels.kmeans import _ROUNDS, check_kmeans_params, fit_kmeans
@@ -332,3 +333,17 @@ def test_bad_input_raises():
         fit_kmeans(
             InMemoryPasses.from_arrays(X), KMeans(n_clusters=2, init=X[:2], n_init=3).get_params()
         )
+
+
+def test_labels_beyond_the_memory_budget_are_left_out_with_a_warning():
+    X = _wine()
+    params = KMeans(n_clusters=3, random_state=0).get_params()
+    with (
+        so.config_context(memory_budget=4 * len(X) - 1),
+        pytest.warns(UserWarning, match=r"labels_ \(4 bytes per row.*not computed.*predict\(\)"),
+    ):
+        state = fit_kmeans(InMemoryPasses.from_arrays(X, chunk_rows=50), params)
+    assert "labels_" not in state
+    with so.config_context(memory_budget=4 * len(X)):
+        state = fit_kmeans(InMemoryPasses.from_arrays(X, chunk_rows=50), params)
+    assert state["labels_"].shape == (len(X),)

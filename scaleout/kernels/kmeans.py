@@ -47,8 +47,27 @@ This module does the same with passes over the chunks (:class:`Passes`):
    computed then belongs to the final centres and no final pass is needed.
    When clusters come out empty, one extra pass fetches the rows farthest from
    their centres and they are relocated as scikit-learn does.
-4. **Inertia** (1 pass, unless strict convergence): the inertia with the final
-   centres.
+4. **Inertia and labels** (1 pass, unless strict convergence): the inertia
+   with the final centres and ``labels_``, the index of the closest final
+   centre of every row (scikit-learn's final E-step). After strict
+   convergence the last Lloyd pass used the final centres already: it left
+   each chunk's labels in the chunk's store
+   (:class:`~scaleout.kernels.passes.ChunkStore`), and one more pass only
+   collects them (computing them where a store did not keep them).
+
+``labels_`` is a NumPy ``int32`` array in row order: 4 bytes per row held by
+the driver (e.g. 640 MB for 160 million rows). When that exceeds the memory
+budget (:func:`scaleout._config.memory_budget`) it is not computed and the
+fit warns (``UserWarning``) saying so and how to get the labels
+(``predict`` on the data in parts); it is never silently missing.
+
+Sample weights (``Batch.weights``) weigh every statistic as scikit-learn
+does: the centres are weighted means, ``inertia_`` the weighted sum of
+squared distances, k-means|| samples rows with probability proportional to
+``w * d2``, its candidates are weighted by the weight of their cells, the
+first centres (and ``init="random"``) are drawn with probability
+proportional to the weights, and relocated empty clusters carry their row's
+weight. The tolerance uses the unweighted variance, as scikit-learn's.
 
 The data are shifted by their mean in every pass when the mean is far from
 the origin compared with the spread (``||mean||^2 > sum(var)``), as
@@ -67,6 +86,7 @@ only if every row already is a candidate)::
 
     L = max over runs of (Lloyd iterations + relocation passes
                           + 1 final inertia pass unless strict convergence)
+        + 1 labels pass when the winning run stopped by strict convergence
 
 e.g. 1 + 5 + 1 + 2 + 1 = 10 for a run stopped by ``tol`` after 2 iterations.
 On 2,000,000 x 20 blobs in 8 chunks held in memory, ``KMeans(8,
@@ -839,15 +859,17 @@ def fit_kmeans(passes: Passes, params: dict, *, backend: str = "dask") -> dict:
     dict
         ``cluster_centers_`` (ndarray of shape (n_clusters, n_features)),
         ``inertia_`` (float: sum of squared distances of the rows to the closest
-        final centre) and ``n_iter_`` (int: Lloyd iterations of the best run).
-        ``labels_`` is not returned (it is as long as the data).
+        final centre), ``n_iter_`` (int: Lloyd iterations of the best run) and
+        ``labels_`` (int32 ndarray of shape (n_rows,), in row order; left out,
+        with a warning, when its 4 bytes per row exceed the memory budget).
 
     Raises
     ------
     UnsupportedOnBackend
         See :func:`check_kmeans_params`.
     DataError
-        Fewer rows than clusters.
+        Fewer rows than clusters (or, with sample weights, fewer rows of
+        non-zero weight).
     InvalidParameterError
         An ``init`` array whose shape is not ``(n_clusters, n_features)``.
 

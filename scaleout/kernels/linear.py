@@ -9,6 +9,11 @@ the intercept ``mean(y) - mean(X) @ b``, ``singular_ = sqrt(λ)``.
 ``positive=True`` runs non-negative least squares on the equivalent square
 system ``R b ≈ r`` (``R = diag(√λ) Vᵀ``, ``Rᵀ r = sxy``), whose objective
 equals ``||Xc b - yc||²`` up to a constant, as scikit-learn's ``nnls``.
+
+With sample weights (``Batch.weights``) the scatter is the weighted one
+(weighted means, ``Σ w (z - mean)(z - mean)ᵀ``): scikit-learn's fit on rows
+scaled by ``√w`` after weighted centring, so integer weights give the model
+of repeated rows.
 """
 
 from __future__ import annotations

@@ -54,6 +54,14 @@ So when every feature value is sampled and has its own bin (at most
 candidates, the chosen splits (up to ties) and the thresholds are
 scikit-learn's.
 
+Sample weights (``Batch.weights``): histograms sum the weights (class
+weights per class, or weight, weighted sum and weighted sum of squares of y)
+next to a count of the rows of non-zero weight; rows of weight 0 are left
+out of the bins' sample and of the counts, as scikit-learn's splitter skips
+them; ``min_weight_fraction_leaf`` is honoured on the weighted counts
+(class weights included), and ``class_weight="balanced"`` uses the unweighted
+class counts, both as scikit-learn.
+
 Differences from scikit-learn: features with more than ``max_bins``
 distinct values are binned; values closer than scikit-learn's
 ``FEATURE_THRESHOLD`` (1e-7) are still told apart; ties are broken by
