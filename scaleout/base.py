@@ -21,6 +21,7 @@ from .data import Dataset, check_features
 from .engines import claiming_backend, get_backend, wrap_input
 from .engines.resolve import resolve_backend
 from .exceptions import DataError, NotFittedError
+from .kernels import Kernel
 
 _PASSTHROUGH_ATTRS = ("n_features_in_",)
 
@@ -83,6 +84,8 @@ class ScaleoutEstimator(BaseEstimator):
     _fitted_attrs: ClassVar[tuple[str, ...]]
     #: Fitted attributes a saved model must have (checked by ``so.load``).
     _required_attrs: ClassVar[tuple[str, ...]] = ()
+    #: The engine-neutral kernel (scaleout.kernels) that kernel-running engines fit it with.
+    _kernel: ClassVar[Kernel | None] = None
     _scaleout_params: ClassVar[tuple[str, ...]] = ("backend",)
     _supervised: ClassVar[bool] = False
     _classifier: ClassVar[bool] = False

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 from .base import ScaleoutEstimator
+from .kernels import Kernel
 from .registry import register_estimator
 
 
@@ -41,6 +42,7 @@ class KMeans(ClusterMixin, TransformerMixin, ScaleoutEstimator):
     _sklearn_class = _sk.KMeans
     _fitted_attrs = ("cluster_centers_", "labels_", "inertia_", "n_iter_")
     _required_attrs = ("cluster_centers_",)
+    _kernel = Kernel("scaleout.kernels.kmeans", "check_kmeans_params", "fit_kmeans")
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from sklearn import decomposition as _sk
 from sklearn.base import TransformerMixin
 
 from .base import ScaleoutEstimator
+from .kernels import Kernel
 from .registry import register_estimator
 
 
@@ -50,6 +51,7 @@ power_iteration_normalizer, random_state
         "noise_variance_",
     )
     _required_attrs = ("components_", "explained_variance_", "mean_")
+    _kernel = Kernel("scaleout.kernels.pca", "check_pca_params", "fit_pca")
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from sklearn import linear_model as _sk
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
+from .kernels import Kernel
 from .registry import register_estimator
 
 
@@ -50,6 +51,7 @@ class LinearRegression(RegressorMixin, ScaleoutEstimator):
     _sklearn_class = _sk.LinearRegression
     _fitted_attrs = ("coef_", "intercept_", "rank_", "singular_")
     _required_attrs = ("coef_", "intercept_")
+    _kernel = Kernel("scaleout.kernels.linear", "check_linear_params", "fit_linear_regression")
     _supervised = True
 
     def __init__(
@@ -108,6 +110,9 @@ solver, max_iter, verbose, warm_start, n_jobs
     _sklearn_class = _sk.LogisticRegression
     _fitted_attrs = ("classes_", "coef_", "intercept_", "n_iter_")
     _required_attrs = ("classes_", "coef_", "intercept_")
+    _kernel = Kernel(
+        "scaleout.kernels.logistic", "check_logistic_params", "fit_logistic_regression"
+    )
     _supervised = True
     _classifier = True
 

@@ -14,6 +14,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
 from .exceptions import InvalidParameterError
+from .kernels import Kernel
 from .registry import register_estimator
 
 _TREE_PARAMS_DOC = """
@@ -90,6 +91,9 @@ class DecisionTreeClassifier(ClassifierMixin, _BaseTree):
     _sklearn_class = _sk.DecisionTreeClassifier
     _fitted_attrs = ("tree_", "classes_", "n_classes_", "n_outputs_", "max_features_")
     _required_attrs = ("tree_", "classes_", "n_classes_", "n_outputs_")
+    _kernel = Kernel(
+        "scaleout.kernels.tree", "check_tree_params", "fit_decision_tree", (("classifier", True),)
+    )
     _classifier = True
 
     def __init__(
@@ -142,6 +146,9 @@ class DecisionTreeRegressor(RegressorMixin, _BaseTree):
     _sklearn_class = _sk.DecisionTreeRegressor
     _fitted_attrs = ("tree_", "n_outputs_", "max_features_")
     _required_attrs = ("tree_", "n_outputs_")
+    _kernel = Kernel(
+        "scaleout.kernels.tree", "check_tree_params", "fit_decision_tree", (("classifier", False),)
+    )
 
     def __init__(
         self,

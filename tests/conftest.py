@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,11 @@ from sklearn import datasets as skdatasets
 from scaleout.demo import write_parquet
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A fourth engine, installed the way a plug-in package is: its distribution metadata
+# (tests/plugins/*.dist-info) declares it in the ``scaleout.backends`` entry-point group.
+# Every test that asks the registry for the installed engines gets it too.
+sys.path.insert(0, str(REPO / "tests" / "plugins"))
 
 
 def mnist_dir() -> str | None:

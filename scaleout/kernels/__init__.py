@@ -8,9 +8,60 @@ state under scikit-learn's attribute names. The data arrive through a
 threads or ``distributed`` in :mod:`scaleout.backends.dask`); this package
 imports no engine.
 
+An estimator names its kernel with a :class:`Kernel` (its ``_kernel`` class
+attribute), so every engine that executes kernels (dask, or a plug-in) fits it
+without a table of its own.
+
 Modules: :mod:`.passes` (the contract, the per-chunk store, the in-memory
 executor), :mod:`.scatter` (centred scatter statistics), :mod:`.linear`
 (LinearRegression), :mod:`.logistic` (LogisticRegression), :mod:`.tree`
 (DecisionTreeClassifier / Regressor), :mod:`.kmeans` (KMeans), :mod:`.pca`
 (PCA).
 """
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+__all__ = ["Kernel", "kernel_of"]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Where an algorithm's kernel lives: a module and its check and fit functions.
+
+    Attributes
+    ----------
+    module : str
+        E.g. ``"scaleout.kernels.linear"``.
+    check, fit : str
+        Names of ``check_*_params(params, *, backend)`` and ``fit_*(passes, params, *, backend)``.
+    options : tuple of (str, object)
+        Keyword arguments both functions take (e.g. ``(("classifier", True),)``).
+    """
+
+    module: str
+    check: str
+    fit: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def _function(self, name: str, backend: str) -> Any:
+        module = importlib.import_module(self.module)
+        return partial(getattr(module, name), **dict(self.options), backend=backend)
+
+    def check_params(self, params: dict[str, Any], *, backend: str) -> None:
+        """Raise UnsupportedOnBackend (naming ``backend``) for an option the kernel lacks."""
+        self._function(self.check, backend)(params)
+
+    def run(self, passes: Any, params: dict[str, Any], *, backend: str) -> dict[str, Any]:
+        """Fit on ``passes``; scikit-learn's fitted attributes."""
+        return self._function(self.fit, backend)(passes, params)
+
+
+def kernel_of(estimator: type) -> Kernel | None:
+    """The kernel an estimator class declares (its ``_kernel``), or None."""
+    kernel = getattr(estimator, "_kernel", None)
+    return kernel if isinstance(kernel, Kernel) else None

@@ -8,71 +8,22 @@ passes with Dask's threaded scheduler on this machine, or on a
 
 from __future__ import annotations
 
-import importlib
 import time
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..._config import get_config, set_config
-from ...cluster import KMeans
 from ...data import Batch
-from ...decomposition import PCA
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import DataError, UnsupportedOnBackend
+from ...kernels import Kernel, kernel_of
 from ...kernels.passes import ChunkStore, Passes
-from ...linear_model import LinearRegression, LogisticRegression
-from ...registry import implementation, register_implementation
-from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 if TYPE_CHECKING:
     from ...data import Dataset
 
-
-@dataclass(frozen=True)
-class Kernel:
-    """Where an algorithm's out-of-core implementation lives."""
-
-    module: str
-    check: str
-    fit: str
-    options: tuple[tuple[str, Any], ...] = ()
-
-    def _function(self, name: str) -> Any:
-        module = importlib.import_module(self.module)
-        return partial(getattr(module, name), **dict(self.options), backend="dask")
-
-    def check_params(self, params: dict[str, Any]) -> None:
-        self._function(self.check)(params)
-
-    def check_task(self, task: FitTask) -> None:
-        """Raise UnsupportedOnBackend for an option the kernel cannot honour."""
-        self.check_params(task.params)
-
-    def run(self, passes: Passes, params: dict[str, Any]) -> dict[str, Any]:
-        return self._function(self.fit)(passes, params)
-
-
-KERNELS: dict[type, Kernel] = {
-    LinearRegression: Kernel(
-        "scaleout.kernels.linear", "check_linear_params", "fit_linear_regression"
-    ),
-    LogisticRegression: Kernel(
-        "scaleout.kernels.logistic", "check_logistic_params", "fit_logistic_regression"
-    ),
-    DecisionTreeClassifier: Kernel(
-        "scaleout.kernels.tree", "check_tree_params", "fit_decision_tree", (("classifier", True),)
-    ),
-    DecisionTreeRegressor: Kernel(
-        "scaleout.kernels.tree", "check_tree_params", "fit_decision_tree", (("classifier", False),)
-    ),
-    KMeans: Kernel("scaleout.kernels.kmeans", "check_kmeans_params", "fit_kmeans"),
-    PCA: Kernel("scaleout.kernels.pca", "check_pca_params", "fit_pca"),
-}
-for _estimator, _kernel in KERNELS.items():
-    register_implementation("dask", _estimator, _kernel)
 
 _CLIENTS: dict[str, Any] = {}
 
@@ -212,6 +163,20 @@ class DaskBackend(Backend):
         """Later dask fits run on the scheduler at ``address`` (None: this machine)."""
         set_config(dask_scheduler=address)
 
+    def supports(self, estimator: type) -> bool:
+        """Every estimator that declares an engine-neutral kernel (``_kernel``)."""
+        return kernel_of(estimator) is not None
+
+    def check_supported(self, task: FitTask) -> None:
+        super().check_supported(task)
+        self._kernel(task).check_params(task.params, backend=self.name)
+
+    @staticmethod
+    def _kernel(task: FitTask) -> Kernel:
+        kernel = kernel_of(task.estimator)
+        assert kernel is not None  # check_supported ran first
+        return kernel
+
     def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
         start = time.perf_counter()
         passes = open_passes(dataset, sample_weight)
@@ -223,7 +188,7 @@ class DaskBackend(Backend):
 
     @staticmethod
     def _fit_on(task: FitTask, passes: Passes) -> dict[str, Any]:
-        state = implementation("dask", task.estimator).run(passes, task.params)
+        state = DaskBackend._kernel(task).run(passes, task.params, backend="dask")
         if task.classifier:  # the kernels read the classes in their first pass
             task.check_target(state["classes_"])
         return state
