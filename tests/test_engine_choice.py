@@ -101,7 +101,7 @@ def test_input_type_rule(fake_out_of_core_backend):
 def test_unknown_backend_lists_valid_names():
     with pytest.raises(
         BackendUnavailable,
-        match=r"Invalid backend: 'nope', expected one of \['auto', 'dask', 'sklearn'",
+        match=r"Invalid backend: 'nope', expected one of \['auto', 'dask', ('memory', )?'sklearn'",
     ):
         so.LinearRegression(backend="nope").fit(X, y)
     with pytest.raises(BackendUnavailable, match="Invalid backend"):

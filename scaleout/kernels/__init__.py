@@ -22,6 +22,7 @@ executor), :mod:`.scatter` (centred scatter statistics), :mod:`.linear`
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -56,9 +57,22 @@ class Kernel:
         """Raise UnsupportedOnBackend (naming ``backend``) for an option the kernel lacks."""
         self._function(self.check, backend)(params)
 
-    def run(self, passes: Any, params: dict[str, Any], *, backend: str) -> dict[str, Any]:
-        """Fit on ``passes``; scikit-learn's fitted attributes."""
-        return self._function(self.fit, backend)(passes, params)
+    def run(
+        self,
+        passes: Any,
+        params: dict[str, Any],
+        *,
+        backend: str,
+        check_target: Callable[[Any], None] | None = None,
+    ) -> dict[str, Any]:
+        """Fit on ``passes``; scikit-learn's fitted attributes.
+
+        ``check_target`` (a classifier's: the engine passes ``FitTask.check_target``)
+        is called with the classes as soon as the kernel's first pass has read them,
+        before the rest of the fit.
+        """
+        extra = {} if check_target is None else {"check_target": check_target}
+        return self._function(self.fit, backend)(passes, params, **extra)
 
 
 def kernel_of(estimator: type) -> Kernel | None:

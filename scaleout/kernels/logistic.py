@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -41,6 +42,7 @@ from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 
+from .._task import check_classification_target
 from ..data.dataset import Batch
 from ..exceptions import DataError, UnsupportedOnBackend
 from .passes import Passes
@@ -321,25 +323,16 @@ def _class_weights(class_weight: Any, classes: np.ndarray, counts: np.ndarray) -
     )
 
 
-def _collect_classes(passes: Passes) -> tuple[np.ndarray, np.ndarray]:
+def _collect_classes(
+    passes: Passes, check_target: Callable[[np.ndarray], None] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted classes and their counts (one pass), checked before the solver starts."""
     classes, counts = passes.map_reduce(
         _chunk_class_counts, label="classes", combine=_merge_class_counts
     )
-    if classes.dtype.kind == "f" and not np.all(np.isfinite(classes)):
-        raise DataError("LogisticRegression: the target y contains NaN or infinity")
-    if classes.dtype.kind == "f" and np.any(classes != np.round(classes)):
-        raise DataError(
-            "Unknown label type: continuous. LogisticRegression needs class labels "
-            "(integers or strings), not a continuous target; "
-            f"first labels: {classes[:5].tolist()}"
-        )
-    if len(classes) < 2:
-        raise DataError(
-            "This solver needs samples of at least 2 classes in the data, but the "
-            f"data contains only one class: {classes[0]!r}"
-            if len(classes)
-            else "LogisticRegression: the data has no rows"
-        )
+    if not len(classes):
+        raise DataError("LogisticRegression: the data has no rows")
+    (check_target or partial(check_classification_target, "LogisticRegression"))(classes)
     return classes, counts
 
 
@@ -371,7 +364,13 @@ def _objective(
     return float(loss), grad
 
 
-def fit_logistic_regression(passes: Passes, params: dict, *, backend: str = "dask") -> dict:
+def fit_logistic_regression(
+    passes: Passes,
+    params: dict,
+    *,
+    backend: str = "dask",
+    check_target: Callable[[np.ndarray], None] | None = None,
+) -> dict:
     """Fit scikit-learn's lbfgs logistic regression by passes over the chunks.
 
     Parameters
@@ -414,7 +413,7 @@ def fit_logistic_regression(passes: Passes, params: dict, *, backend: str = "das
     C = _effective_C(params)
 
     passes.expect_passes(None)  # 1 + one per L-BFGS evaluation: keep the chunks
-    classes, counts = _collect_classes(passes)
+    classes, counts = _collect_classes(passes, check_target)
     n_classes = len(classes)
     n_features = passes.n_features
     class_weight = _class_weights(params.get("class_weight"), classes, counts)

@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import numbers
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from math import ceil
@@ -748,7 +749,12 @@ def _class_weights(rule: Any, classes: np.ndarray, counts: np.ndarray) -> np.nda
 
 
 def fit_decision_tree(
-    passes: Passes, params: dict[str, Any], *, classifier: bool, backend: str = "dask"
+    passes: Passes,
+    params: dict[str, Any],
+    *,
+    classifier: bool,
+    backend: str = "dask",
+    check_target: Callable[[np.ndarray], None] | None = None,
 ) -> dict[str, Any]:
     """Grow a decision tree level by level, one pass over the chunks per level.
 
@@ -786,11 +792,16 @@ def fit_decision_tree(
     if sample.weights is not None:  # scikit-learn's splitter skips rows of weight 0
         X = X[np.asarray(sample.weights) != 0]
     bins = _make_bins(X, _max_bins(params))
-    return _grow(passes, bins, rules, uuid.uuid4().hex, n_features)
+    return _grow(passes, bins, rules, uuid.uuid4().hex, n_features, check_target)
 
 
 def _grow(
-    passes: Passes, bins: _Bins, rules: _Rules, token: str, n_features: int
+    passes: Passes,
+    bins: _Bins,
+    rules: _Rules,
+    token: str,
+    n_features: int,
+    check_target: Callable[[np.ndarray], None] | None,
 ) -> dict[str, Any]:
     n_bins = bins.n_bins
     tree = _Grower(rules)
@@ -830,6 +841,10 @@ def _grow(
     label_rows: list[Any] = [None]
     hists = run_pass([0], 0, "tree level 0")
     root = hists[0][:, 0, :].sum(axis=-1)  # stats summed over feature 0's bins
+    if rules.classifier and check_target is not None:
+        # the engine's target check, on the classes the root's pass read, before any deeper
+        # level (alone, the kernel grows a one-leaf tree on one class, as scikit-learn does)
+        check_target(classes)
     if rules.classifier:
         n_stats = len(classes) + int(rules.weighted)
         weights = _class_weights(rules.class_weight, classes, label_rows[0])

@@ -46,11 +46,14 @@ class MemoryBackend(Backend):
             ).copy()
         passes = InMemoryPasses.from_arrays(X, y, chunk_rows=CHUNK_ROWS, sample_weight=weights)
         try:
-            state = kernel_of(task.estimator).run(passes, task.params, backend=self.name)
+            state = kernel_of(task.estimator).run(
+                passes,
+                task.params,
+                backend=self.name,
+                check_target=task.check_target if task.classifier else None,
+            )
         finally:
             passes.close()
-        if task.classifier:
-            task.check_target(state["classes_"])
         stats = {
             "rows": int(X.shape[0]),
             "passes": passes.passes + passes.sample_passes,

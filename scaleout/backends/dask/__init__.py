@@ -188,10 +188,10 @@ class DaskBackend(Backend):
 
     @staticmethod
     def _fit_on(task: FitTask, passes: Passes) -> dict[str, Any]:
-        state = DaskBackend._kernel(task).run(passes, task.params, backend="dask")
-        if task.classifier:  # the kernels read the classes in their first pass
-            task.check_target(state["classes_"])
-        return state
+        # a classifier's classes are checked as soon as the kernel's first pass read them
+        check = task.check_target if task.classifier else None
+        kernel = DaskBackend._kernel(task)
+        return kernel.run(passes, task.params, backend="dask", check_target=check)
 
     def fit_pipeline(
         self, tasks: list[FitTask], dataset: Dataset, **fit_params: Any
