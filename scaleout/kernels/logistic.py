@@ -40,12 +40,12 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.class_weight import compute_class_weight
 
 from .._task import check_classification_target
 from ..data.dataset import Batch
 from ..exceptions import DataError, UnsupportedOnBackend
 from .passes import Passes
+from .weights import class_weights
 
 __all__ = ["check_logistic_params", "fit_logistic_regression"]
 
@@ -306,23 +306,6 @@ def _multinomial_loss_grad(
 # ---------------------------------------------------------------------------
 
 
-def _class_weights(class_weight: Any, classes: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
-    """Per-class weights exactly as scikit-learn's ``compute_class_weight``.
-
-    ``y=classes`` with ``sample_weight=counts`` gives the same weighted class
-    counts as the full ``y`` with its sample weights (or unit weights), which
-    is what scikit-learn's lbfgs path passes.
-    """
-    if class_weight is None:
-        return None
-    return np.asarray(
-        compute_class_weight(
-            class_weight, classes=classes, y=classes, sample_weight=counts.astype(np.float64)
-        ),
-        dtype=np.float64,
-    )
-
-
 def _collect_classes(
     passes: Passes, check_target: Callable[[np.ndarray], None] | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -416,7 +399,7 @@ def fit_logistic_regression(
     classes, counts = _collect_classes(passes, check_target)
     n_classes = len(classes)
     n_features = passes.n_features
-    class_weight = _class_weights(params.get("class_weight"), classes, counts)
+    class_weight = class_weights(params.get("class_weight"), classes, counts)
     if class_weight is None:
         sw_sum = float(counts.sum())
     else:

@@ -86,6 +86,7 @@ from .._sktree import LEAF, UNDEFINED, build_tree
 from ..data.dataset import Batch
 from ..exceptions import InvalidParameterError, UnsupportedOnBackend
 from .passes import ChunkStore, Passes
+from .weights import class_weights
 
 DEFAULT_MAX_BINS = 256
 """Bins per feature when ``max_bins`` is not given."""
@@ -735,19 +736,6 @@ class _Grower:
         }
 
 
-def _class_weights(rule: Any, classes: np.ndarray, counts: np.ndarray) -> np.ndarray | None:
-    if rule is None:
-        return None
-    from sklearn.utils.class_weight import compute_class_weight
-
-    return np.asarray(
-        compute_class_weight(
-            rule, classes=classes, y=classes, sample_weight=counts.astype(np.float64)
-        ),
-        dtype=np.float64,
-    )
-
-
 def fit_decision_tree(
     passes: Passes,
     params: dict[str, Any],
@@ -847,7 +835,7 @@ def _grow(
         check_target(classes)
     if rules.classifier:
         n_stats = len(classes) + int(rules.weighted)
-        weights = _class_weights(rules.class_weight, classes, label_rows[0])
+        weights = class_weights(rules.class_weight, classes, label_rows[0])
     tree.stats[0] = root
     total_weight = _weighted_n(root, rules, weights)
     if rules.min_weight_fraction_leaf > 0:
