@@ -566,3 +566,17 @@ def test_cluster_chunks_are_released_after_a_multi_pass_fit(data_dir, cluster_cl
     while cluster_client.run_on_scheduler(scaleout_keys) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert cluster_client.run_on_scheduler(scaleout_keys) == []
+
+
+def test_kept_chunks_report_their_size_to_the_workers():
+    from dask.sizeof import sizeof
+
+    from scaleout.backends.dask.executor import _Resident
+    from scaleout.data import Batch
+    from scaleout.kernels.passes import ChunkStore
+
+    batch = Batch(np.zeros((100, 3)), np.zeros(100), "rows", 0, np.ones(100))
+    resident = _Resident(batch, ChunkStore(1 << 20))
+    assert sizeof(resident) == 2400 + 800 + 800
+    resident.store.put("codes", np.zeros((100, 3), dtype=np.uint8))
+    assert sizeof(resident) == 4000 + 300

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 import dask
 import numpy as np
+from dask.sizeof import sizeof
 
 from ..._config import memory_budget
 from ...data import Batch
@@ -245,6 +246,14 @@ class _Resident:
 
     batch: Batch
     store: ChunkStore
+
+
+@sizeof.register(_Resident)
+def _sizeof_resident(resident: _Resident) -> int:
+    """Bytes a kept chunk holds, for the workers' memory management (spill to disk)."""
+    batch = resident.batch
+    arrays = (batch.X, batch.y, batch.weights)
+    return sum(int(a.nbytes) for a in arrays if a is not None) + resident.store.nbytes
 
 
 def _load(partition: Partition, weights: np.ndarray | None, allowance: int) -> _Resident:
