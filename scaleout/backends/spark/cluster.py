@@ -8,32 +8,6 @@ most :data:`KMEANS_SAMPLE_ROWS` rows (every row when there are
 fewer), handed to MLlib's k-means as ``initialModel``; MLlib then runs the
 Lloyd iterations over all rows. ``n_init`` starts run one after the other
 on the cached vectors; the lowest cost wins.
-
-The mapping (:data:`PARAMETER_TABLE` holds the same rows)
-----------------------------------------------------------
-
-KMeans → MLlib's k-means (Lloyd iterations on Spark, started from ``initialModel``)
-
-=========================  ==========================================================
-scikit-learn               Spark MLlib
-=========================  ==========================================================
-n_clusters                 ``k``
-init='k-means++'           scikit-learn's greedy k-means++ on a uniform sample of at
-                           most :data:`KMEANS_SAMPLE_ROWS` rows (all rows when fewer),
-                           then ``initialModel``. Spark's own k-means|| start ends
-                           well above scikit-learn's inertia on separated clusters.
-init='random'              k rows drawn from that sample.
-init=array                 ``initialModel`` as given.
-n_init                     that many starts, the lowest cost kept ('auto': 1, or 10 for
-                           init='random', as scikit-learn).
-max_iter                   ``maxIterations``
-tol                        ``epsilon = sqrt(tol * mean(var(X)) / k)``: scikit-learn stops
-                           when the centres' total squared shift is <= tol * mean
-                           feature variance, Spark when every centre moved <= epsilon;
-                           this epsilon never stops earlier than scikit-learn would.
-random_state               the sample's and the starts' seeds, and ``seed``.
-algorithm                  'lloyd' and 'elkan' (the same iterations).
-=========================  ==========================================================
 """
 
 from __future__ import annotations
@@ -46,6 +20,7 @@ import numpy as np
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
+from ...engines.base import FitTask
 from ...exceptions import DataError, InvalidParameterError
 from .algorithm import Algorithm
 from .convert import FEATURES
@@ -53,7 +28,6 @@ from .params import _unsupported
 from .stats import old_vectors
 
 if TYPE_CHECKING:
-    from ...engines.base import FitTask
     from .convert import Prepared
 
 
@@ -193,6 +167,31 @@ PARAMETER_TABLE: tuple[tuple[str, str, str], ...] = (
     ("KMeans", "tol", "epsilon = sqrt(tol * mean(var(X)) / k)"),
     ("KMeans", "random_state", "seed"),
 )
+"""The scikit-learn → MLlib mapping of KMeans, in short; in full:
+
+KMeans → MLlib's k-means (Lloyd iterations on Spark, started from ``initialModel``)
+
+=========================  ==========================================================
+scikit-learn               Spark MLlib
+=========================  ==========================================================
+n_clusters                 ``k``
+init='k-means++'           scikit-learn's greedy k-means++ on a uniform sample of at
+                           most :data:`KMEANS_SAMPLE_ROWS` rows (all rows when fewer),
+                           then ``initialModel``. Spark's own k-means|| start ends
+                           well above scikit-learn's inertia on separated clusters.
+init='random'              k rows drawn from that sample.
+init=array                 ``initialModel`` as given.
+n_init                     that many starts, the lowest cost kept ('auto': 1, or 10 for
+                           init='random', as scikit-learn).
+max_iter                   ``maxIterations``
+tol                        ``epsilon = sqrt(tol * mean(var(X)) / k)``: scikit-learn stops
+                           when the centres' total squared shift is <= tol * mean
+                           feature variance, Spark when every centre moved <= epsilon;
+                           this epsilon never stops earlier than scikit-learn would.
+random_state               the sample's and the starts' seeds, and ``seed``.
+algorithm                  'lloyd' and 'elkan' (the same iterations).
+=========================  ==========================================================
+"""
 
 KMEANS_SAMPLE_ROWS = 100_000
 """Rows sampled to the driver for the k-means++ start."""
