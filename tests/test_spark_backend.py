@@ -184,7 +184,7 @@ def test_tree_conversion_matches_spark_model(spark, data):
     Py4J walk reads the same nodes as the one-call reader."""
     from pyspark.ml.classification import DecisionTreeClassifier
 
-    from scaleout.backends.spark.models import _nodes_by_local_save, _walk_preorder, tree_state
+    from scaleout.backends.spark.tree import _nodes_by_local_save, _walk_preorder, tree_state
 
     X, y = data["breast_cancer"]
     table = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])]).assign(label=y * 1.0)

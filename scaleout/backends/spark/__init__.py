@@ -45,7 +45,6 @@ from ...exceptions import UnsupportedOnBackend
 from ...linear_model import LinearRegression, LogisticRegression
 from ...registry import implementation, register_implementation
 from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
-from . import params as _params
 from .algorithm import Algorithm
 from .cluster import KMeansAlgorithm
 from .convert import FEATURES, diagnose_bad_rows, prepare, release
@@ -73,9 +72,14 @@ ALGORITHMS: dict[type, Algorithm] = {
 for _estimator, _algorithm in ALGORITHMS.items():
     register_implementation("spark", _estimator, _algorithm)
 
-#: Final pipeline steps that can follow a PCA step (their models map through the
-#: sign convention of scikit-learn's components).
-AFTER_PCA = ("LinearRegression", "LogisticRegression", "KMeans")
+#: Final pipeline steps that can follow a PCA step: the algorithms whose models map
+#: through the sign convention of scikit-learn's components (they implement
+#: :meth:`Algorithm.flip_features`).
+AFTER_PCA = tuple(
+    estimator.__name__
+    for estimator, algorithm in ALGORITHMS.items()
+    if type(algorithm).flip_features is not Algorithm.flip_features
+)
 
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -94,10 +98,6 @@ class SparkBackend(Backend):
     schemes = ("spark", "k8s", "mesos")
     address_help = "'spark://host:port', 'yarn' or 'local[*]'"
     native_pipelines = True
-
-    def check_supported(self, task: FitTask) -> None:
-        """Raise :class:`UnsupportedOnBackend` before any data moves (see :mod:`.params`)."""
-        _params.check_supported(task)
 
     # ---------------------------------------------------------------- input
     @classmethod

@@ -4,7 +4,7 @@ Spark's own k-means|| start (``initMode="k-means||"``) ends well above
 scikit-learn's inertia on separated clusters (29 % on 2M x 20 blobs; up to
 2.5x on 20k x 10 blobs here). So the start is scikit-learn's greedy
 k-means++ (``sklearn.cluster.kmeans_plusplus``) on a uniform sample of at
-most :data:`~.params.KMEANS_SAMPLE_ROWS` rows (every row when there are
+most :data:`KMEANS_SAMPLE_ROWS` rows (every row when there are
 fewer), handed to MLlib's k-means as ``initialModel``; MLlib then runs the
 Lloyd iterations over all rows. ``n_init`` starts run one after the other
 on the cached vectors; the lowest cost wins.
@@ -13,17 +13,18 @@ on the cached vectors; the lowest cost wins.
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
+from ...engines.base import FitTask
 from ...exceptions import DataError, InvalidParameterError
 from .algorithm import Algorithm
 from .convert import FEATURES
-from .models import kmeans_state
-from .params import KMEANS_SAMPLE_ROWS, kmeans_epsilon, kmeans_n_init
+from .params import _unsupported
 from .stats import old_vectors
 
 if TYPE_CHECKING:
@@ -134,6 +135,14 @@ class KMeansAlgorithm(Algorithm):
     def flip_features(self, state: dict[str, Any], signs: np.ndarray, name: str) -> None:
         state["cluster_centers_"] = state["cluster_centers_"] * signs[None, :]
 
+    #: ``predict`` gives cluster indices: an integer column on a Spark DataFrame.
+    integer_predict = True
+
+    def check_task(self, task: FitTask) -> None:
+        """Raise :class:`~scaleout.exceptions.UnsupportedOnBackend` for an ``algorithm``
+        or ``init`` Spark's k-means cannot run."""
+        _check_kmeans(task.name, task.params)
+
 
 def _feature_variances(
     prepared: Prepared, frame: Any, features: str, n_features: int
@@ -146,3 +155,90 @@ def _feature_variances(
 
     row = frame.select(Summarizer.variance(frame[features]).alias("v")).first()
     return np.asarray(row["v"].toArray()) * (n - 1) / n
+
+
+# ---------------------------------------------------------------- parameters
+#: (algorithm, scikit-learn parameter, Spark MLlib parameter or rule)
+PARAMETER_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("KMeans", "n_clusters", "k"),
+    ("KMeans", "init", "initialModel (k-means++ / random rows on a sample, or the array)"),
+    ("KMeans", "n_init", "repeated fits, lowest cost kept"),
+    ("KMeans", "max_iter", "maxIterations"),
+    ("KMeans", "tol", "epsilon = sqrt(tol * mean(var(X)) / k)"),
+    ("KMeans", "random_state", "seed"),
+)
+"""The scikit-learn → MLlib mapping of KMeans, in short; in full:
+
+KMeans → MLlib's k-means (Lloyd iterations on Spark, started from ``initialModel``)
+
+=========================  ==========================================================
+scikit-learn               Spark MLlib
+=========================  ==========================================================
+n_clusters                 ``k``
+init='k-means++'           scikit-learn's greedy k-means++ on a uniform sample of at
+                           most :data:`KMEANS_SAMPLE_ROWS` rows (all rows when fewer),
+                           then ``initialModel``. Spark's own k-means|| start ends
+                           well above scikit-learn's inertia on separated clusters.
+init='random'              k rows drawn from that sample.
+init=array                 ``initialModel`` as given.
+n_init                     that many starts, the lowest cost kept ('auto': 1, or 10 for
+                           init='random', as scikit-learn).
+max_iter                   ``maxIterations``
+tol                        ``epsilon = sqrt(tol * mean(var(X)) / k)``: scikit-learn stops
+                           when the centres' total squared shift is <= tol * mean
+                           feature variance, Spark when every centre moved <= epsilon;
+                           this epsilon never stops earlier than scikit-learn would.
+random_state               the sample's and the starts' seeds, and ``seed``.
+algorithm                  'lloyd' and 'elkan' (the same iterations).
+=========================  ==========================================================
+"""
+
+KMEANS_SAMPLE_ROWS = 100_000
+"""Rows sampled to the driver for the k-means++ start."""
+
+_INIT_SUPPORTED = "'k-means++', 'random', an array of shape (n_clusters, n_features)"
+
+
+def _check_kmeans(name: str, params: dict[str, Any]) -> None:
+    algorithm = params.get("algorithm", "lloyd")
+    if algorithm not in ("lloyd", "elkan"):
+        raise _unsupported(name, "algorithm", algorithm, "'lloyd', 'elkan' (the same result)")
+    init = params.get("init", "k-means++")
+    if isinstance(init, str):
+        if init not in ("k-means++", "random"):
+            raise _unsupported(name, "init", init, _INIT_SUPPORTED)
+    elif callable(init) or np.ndim(init) != 2:
+        raise _unsupported(name, "init", init, _INIT_SUPPORTED)
+
+
+def kmeans_n_init(params: dict[str, Any]) -> int:
+    """How many starts scikit-learn would run for these parameters."""
+    init = params.get("init", "k-means++")
+    if not isinstance(init, str):
+        return 1
+    n_init = params.get("n_init", "auto")
+    if n_init == "auto":
+        return 10 if init == "random" else 1
+    return int(n_init)
+
+
+def kmeans_epsilon(tol: float, mean_variance: float, n_clusters: int) -> float:
+    """Spark's centre-movement threshold equivalent to scikit-learn's relative ``tol``.
+
+    scikit-learn stops when ``sum_j ||c_j' - c_j||^2 <= tol * mean(var(X))``;
+    MLlib stops when every ``||c_j' - c_j|| <= epsilon``. With
+    ``epsilon^2 = tol * mean(var(X)) / k`` Spark's condition implies
+    scikit-learn's, so Spark never stops earlier.
+    """
+    return math.sqrt(max(float(tol), 0.0) * max(float(mean_variance), 0.0) / n_clusters)
+
+
+# ------------------------------------------------------- fitted MLlib models
+def kmeans_state(centers: np.ndarray, cost: float, n_iter: int) -> dict[str, Any]:
+    """``cluster_centers_``, ``inertia_`` (the sum of squared distances of the
+    rows to their closest centre, Spark's training cost) and ``n_iter_``."""
+    return {
+        "cluster_centers_": np.ascontiguousarray(centers, dtype=np.float64),
+        "inertia_": float(cost),
+        "n_iter_": int(n_iter),
+    }

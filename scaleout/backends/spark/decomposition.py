@@ -10,22 +10,39 @@ do not cancel when the means are large against the spread. The rows are
 checked inside that pass (``prepare(check_in_fit=True)``). In a pipeline,
 PCA is the ``pyspark.ml.feature.PCA`` stage of a ``pyspark.ml.Pipeline``,
 fed with centred vectors and the moments of the check job.
+
+The mapping (:data:`PARAMETER_TABLE` holds the same row)
+--------------------------------------------------------
+
+PCA → ``pyspark.ml.feature.PCA``: ``k = n_components`` (None → min(n, p); a float
+in (0, 1) → every component is computed and the smallest k whose cumulative
+explained variance ratio exceeds it is kept, as scikit-learn). ``whiten=True``
+and ``n_components='mle'`` are not supported. Every ``svd_solver`` gives the
+exact result (Spark eigendecomposes the covariance matrix).
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...exceptions import InvalidParameterError
 from .algorithm import Algorithm
-from .models import pca_state, sign_flip
-from .params import pca_k
+from .params import _unsupported
 from .stats import gramian_moments
 
 if TYPE_CHECKING:
+    from ...engines.base import FitTask
     from .convert import Prepared
+
+#: (algorithm, scikit-learn parameter, Spark MLlib parameter or rule)
+PARAMETER_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("PCA", "n_components", "k (None -> min(n, p); float -> chosen from all components)"),
+)
+
+_PCA_SOLVERS = ("auto", "full", "covariance_eigh", "arpack", "randomized")
 
 #: The output column of a PCA stage.
 PCA_OUTPUT = "__so_pca"
@@ -100,3 +117,94 @@ class PCAAlgorithm(Algorithm):
     def signs(model: Any) -> np.ndarray:
         """+1/-1 per Spark component: Spark's output times these is scikit-learn's."""
         return sign_flip(np.asarray(model.pc.toArray()).T)
+
+    def check_task(self, task: FitTask) -> None:
+        """Raise :class:`~scaleout.exceptions.UnsupportedOnBackend` for ``whiten=True``,
+        ``n_components='mle'`` or an unknown ``svd_solver``."""
+        _check_pca(task.name, task.params)
+
+
+# ---------------------------------------------------------------- parameters
+def _check_pca(name: str, params: dict[str, Any]) -> None:
+    if params.get("whiten", False):
+        raise _unsupported(name, "whiten", params["whiten"], "False (Spark's PCA has no whitening)")
+    n_components = params.get("n_components")
+    if isinstance(n_components, str):
+        raise _unsupported(name, "n_components", n_components, "an int, a float in (0, 1), or None")
+    solver = params.get("svd_solver", "auto")
+    if solver not in _PCA_SOLVERS:
+        raise _unsupported(name, "svd_solver", solver, f"{_PCA_SOLVERS} (all computed exactly)")
+
+
+def pca_k(n_components: Any, n_rows: int, n_features: int) -> int | None:
+    """The ``k`` Spark fits: an int, or None when every component is needed first."""
+    if n_components is None:
+        return min(n_rows, n_features)
+    if isinstance(n_components, numbers.Integral) and not isinstance(n_components, bool):
+        return int(n_components)
+    return None
+
+
+# ------------------------------------------------------- fitted MLlib models
+def sign_flip(components: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``svd_flip`` convention: each row's largest |entry| positive."""
+    rows = np.arange(components.shape[0])
+    signs = np.sign(components[rows, np.argmax(np.abs(components), axis=1)])
+    signs[signs == 0] = 1.0
+    return signs
+
+
+def pca_state(
+    pc: np.ndarray,
+    ratio: np.ndarray,
+    n_components: Any,
+    means: np.ndarray,
+    variances: np.ndarray,
+    n_rows: int,
+) -> dict[str, Any]:
+    """PCA's fitted attributes from Spark's ``pc`` (p x k) and ``explainedVariance``.
+
+    Parameters
+    ----------
+    pc : ndarray of shape (n_features, k)
+        Spark's principal components, one per column.
+    ratio : ndarray of shape (k,)
+        Spark's explained variance ratios (eigenvalue / trace of the covariance).
+    n_components : int, float or None
+        The scikit-learn parameter (a float keeps the smallest number of
+        components whose cumulative ratio exceeds it).
+    means, variances : ndarray of shape (n_features,)
+        Column means and variances (``ddof=1``): the trace of the covariance
+        is ``variances.sum()``.
+    n_rows : int
+
+    Returns
+    -------
+    dict
+        ``components_`` (sign-normalised), ``explained_variance_``,
+        ``explained_variance_ratio_``, ``singular_values_``, ``mean_``,
+        ``n_components_``, ``n_samples_``, ``noise_variance_``.
+    """
+    p = pc.shape[0]
+    total = float(np.sum(variances))
+    ratio = np.asarray(ratio, dtype=np.float64)
+    if isinstance(n_components, float) and 0 < n_components < 1:
+        k = int(np.searchsorted(np.cumsum(ratio), n_components, side="right") + 1)
+        k = min(k, len(ratio))
+    else:
+        k = pc.shape[1]
+    components = np.array(pc.T[:k], dtype=np.float64, order="C", copy=True)
+    components *= sign_flip(components)[:, None]
+    explained = ratio[:k] * total
+    keep = min(n_rows, p)
+    noise = (total - explained.sum()) / (keep - k) if k < keep else 0.0
+    return {
+        "components_": components,
+        "explained_variance_": explained,
+        "explained_variance_ratio_": ratio[:k].copy(),
+        "singular_values_": np.sqrt(np.maximum(explained, 0.0) * (n_rows - 1)),
+        "mean_": np.asarray(means, dtype=np.float64),
+        "n_components_": int(k),
+        "n_samples_": int(n_rows),
+        "noise_variance_": float(max(noise, 0.0)),
+    }

@@ -1,12 +1,49 @@
 """LinearRegression and LogisticRegression on Spark MLlib.
 
-Both are fitted by ``pyspark.ml``'s own estimators with the parameters of
-:mod:`.params` (``standardization=False``; the penalty scaled by the row
-count) and converted by :mod:`.models`.
+Both are fitted by ``pyspark.ml``'s own estimators (``standardization=False``;
+the penalty scaled by the row count) and converted to scikit-learn's
+attributes here.
+
+The mapping (:data:`PARAMETER_TABLE` holds the same rows)
+----------------------------------------------------------
+
+LogisticRegression → ``pyspark.ml.classification.LogisticRegression``
+
+=====================  ==============================================================
+scikit-learn           Spark MLlib
+=====================  ==============================================================
+C                      ``regParam = 1 / (C * n)``, n = rows (or the sum of the sample
+                       and class weights); ``C=inf`` or ``penalty=None`` → 0.
+                       Spark scales the penalty per row, scikit-learn per data set.
+(always)               ``standardization=False``: Spark otherwise penalises the
+                       coefficients of standardized features, another objective.
+l1_ratio / penalty     ``elasticNetParam = l1_ratio`` (``penalty='l1'`` → 1, 'l2' → 0).
+                       As in scikit-learn, ``l1_ratio > 0`` needs ``solver='saga'``;
+                       Spark then minimises the same objective with OWL-QN.
+(classes)              ``family="binomial"`` for 2 classes (one coefficient row, as
+                       scikit-learn), ``"multinomial"`` for 3 or more.
+max_iter, tol          ``maxIter``, ``tol``. Spark's tol is the relative change of the
+                       objective between iterations (scikit-learn's is on the
+                       gradient); at the same value Spark stops at least as close to
+                       the optimum on the parity data sets.
+fit_intercept          ``fitIntercept``
+class_weight           a weight column: ``w_c`` per row of class c ('balanced':
+                       ``sum(w) / (n_classes * sum of w in class c)``, as scikit-learn).
+solver                 'lbfgs', 'newton-cg', 'newton-cholesky', 'sag', 'saga' minimise
+                       the same objective: accepted. 'liblinear' (penalises the
+                       intercept) is not.
+dual, warm_start       only False.
+=====================  ==============================================================
+
+LinearRegression → ``pyspark.ml.regression.LinearRegression``: ``solver="normal"``
+(the exact normal equations; "l-bfgs" above 4096 features, Spark's limit for
+"normal"), ``regParam=0``, ``standardization=False``, ``fitIntercept``.
+``positive=True`` is not supported.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +52,30 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .algorithm import Algorithm, training_iterations
 from .convert import LABEL, WEIGHT
-from .models import linear_regression_state, logistic_state
-from .params import linear_params, logistic_params
+from .params import _check_class_weight, _unsupported
 
 if TYPE_CHECKING:
+    from ...engines.base import FitTask
     from .convert import Prepared
+
+#: (algorithm, scikit-learn parameter, Spark MLlib parameter or rule)
+PARAMETER_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("LogisticRegression", "C", "regParam = 1 / (C * n); C=inf or penalty=None -> 0"),
+    ("LogisticRegression", "(always)", "standardization = False"),
+    ("LogisticRegression", "l1_ratio / penalty", "elasticNetParam (needs solver='saga')"),
+    ("LogisticRegression", "(n classes)", "family = 'binomial' (2) / 'multinomial' (>= 3)"),
+    ("LogisticRegression", "max_iter", "maxIter"),
+    ("LogisticRegression", "tol", "tol (relative objective change)"),
+    ("LogisticRegression", "fit_intercept", "fitIntercept"),
+    ("LogisticRegression", "class_weight", "weightCol (per-class weights)"),
+    ("LinearRegression", "(always)", "solver='normal', regParam=0, standardization=False"),
+    ("LinearRegression", "fit_intercept", "fitIntercept"),
+)
+
+NORMAL_SOLVER_MAX_FEATURES = 4096
+"""Spark's "normal" solver limit; wider data uses "l-bfgs"."""
+
+_LOGISTIC_SOLVERS = ("lbfgs", "newton-cg", "newton-cholesky", "sag", "saga")
 
 
 def _weight_col(prepared: Prepared) -> dict[str, str]:
@@ -54,6 +110,10 @@ class LinearRegressionAlgorithm(Algorithm):
 
     def flip_features(self, state: dict[str, Any], signs: np.ndarray, name: str) -> None:
         state["coef_"] = state["coef_"] * signs
+
+    def check_task(self, task: FitTask) -> None:
+        """Raise :class:`~scaleout.exceptions.UnsupportedOnBackend` for ``positive=True``."""
+        _check_linear(task.name, task.params)
 
 
 class LogisticRegressionAlgorithm(Algorithm):
@@ -92,3 +152,141 @@ class LogisticRegressionAlgorithm(Algorithm):
 
     def flip_features(self, state: dict[str, Any], signs: np.ndarray, name: str) -> None:
         state["coef_"] = state["coef_"] * signs[None, :]
+
+    def check_task(self, task: FitTask) -> None:
+        """Raise :class:`~scaleout.exceptions.UnsupportedOnBackend` for an option Spark
+        cannot fit as scikit-learn would (solver, penalty, dual, warm_start, class_weight)."""
+        _check_logistic(task.name, task.params)
+
+
+# ------------------------------------------------------------ LinearRegression
+def _check_linear(name: str, params: dict[str, Any]) -> None:
+    if params.get("positive", False):
+        raise _unsupported(name, "positive", params["positive"], "False")
+
+
+def linear_params(params: dict[str, Any], n_features: int) -> dict[str, Any]:
+    """MLlib ``LinearRegression`` settings for scikit-learn's ``params``."""
+    solver = "normal" if n_features <= NORMAL_SOLVER_MAX_FEATURES else "l-bfgs"
+    return {
+        "solver": solver,
+        "regParam": 0.0,
+        "elasticNetParam": 0.0,
+        "standardization": False,
+        "fitIntercept": bool(params.get("fit_intercept", True)),
+        "maxIter": 1000,
+        "tol": 1e-10,
+    }
+
+
+def effective_l1_ratio(params: dict[str, Any]) -> float:
+    """The L1 share of the penalty scikit-learn uses for these parameters."""
+    penalty = params.get("penalty", "deprecated")
+    if penalty == "l1":
+        return 1.0
+    if penalty == "l2":
+        return 0.0
+    l1_ratio = params.get("l1_ratio", 0.0)
+    return 0.0 if l1_ratio is None else float(l1_ratio)
+
+
+def _effective_C(params: dict[str, Any]) -> float:
+    if params.get("penalty", "deprecated") is None:
+        return math.inf
+    return float(params.get("C", 1.0))
+
+
+# ---------------------------------------------------------- LogisticRegression
+def _check_logistic(name: str, params: dict[str, Any]) -> None:
+    solver = params.get("solver", "lbfgs")
+    if solver not in _LOGISTIC_SOLVERS:
+        raise _unsupported(
+            name,
+            "solver",
+            solver,
+            f"{', '.join(map(repr, _LOGISTIC_SOLVERS))} (they minimise the same objective; "
+            "'liblinear' penalises the intercept)",
+        )
+    penalty = params.get("penalty", "deprecated")
+    if penalty not in ("deprecated", "l1", "l2", "elasticnet", None):
+        raise _unsupported(name, "penalty", penalty, "'l1', 'l2', 'elasticnet', None")
+    if _effective_C(params) != math.inf and effective_l1_ratio(params) > 0 and solver != "saga":
+        raise _unsupported(
+            name,
+            "l1_ratio" if penalty in ("deprecated", "elasticnet") else "penalty",
+            params.get("l1_ratio") if penalty in ("deprecated", "elasticnet") else penalty,
+            "an L1 / elastic-net penalty with solver='saga' (as scikit-learn requires; Spark "
+            "fits it with OWL-QN), or l1_ratio=0 with any solver",
+        )
+    if params.get("dual", False):
+        raise _unsupported(name, "dual", params["dual"], "False")
+    if params.get("warm_start", False):
+        raise _unsupported(name, "warm_start", params["warm_start"], "False")
+    _check_class_weight(name, params)
+
+
+def logistic_params(params: dict[str, Any], weight_sum: float, n_classes: int) -> dict[str, Any]:
+    """MLlib ``LogisticRegression`` settings for scikit-learn's ``params``.
+
+    Parameters
+    ----------
+    params : dict
+        ``LogisticRegression.get_params()``.
+    weight_sum : float
+        The number of rows, or the sum of the row weights when there are any.
+    n_classes : int
+        Number of distinct labels.
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``pyspark.ml.classification.LogisticRegression``.
+    """
+    C = _effective_C(params)
+    reg = 0.0 if C == math.inf else 1.0 / (C * weight_sum)
+    return {
+        "regParam": reg,
+        "elasticNetParam": effective_l1_ratio(params) if reg > 0 else 0.0,
+        "standardization": False,
+        "family": "binomial" if n_classes == 2 else "multinomial",
+        "maxIter": int(params.get("max_iter", 100)),
+        "tol": float(params.get("tol", 1e-4)),
+        "fitIntercept": bool(params.get("fit_intercept", True)),
+    }
+
+
+# ------------------------------------------------------ fitted MLlib models
+def linear_regression_state(model: Any) -> dict[str, Any]:
+    """``coef_`` and ``intercept_`` of a fitted ``LinearRegressionModel``.
+
+    scikit-learn's ``rank_`` and ``singular_`` (of the centred data) are not
+    available from Spark and are not set.
+    """
+    return {
+        "coef_": np.asarray(model.coefficients.toArray(), dtype=np.float64),
+        "intercept_": float(model.intercept),
+    }
+
+
+def logistic_state(model: Any, classes: np.ndarray, n_iter: int) -> dict[str, Any]:
+    """``classes_``, ``coef_``, ``intercept_``, ``n_iter_`` of a ``LogisticRegressionModel``.
+
+    Binary: one coefficient row for ``classes_[1]``, as scikit-learn. Three or
+    more classes: the multinomial rows, centred over the classes (the
+    softmax is unchanged by a shift common to all classes; scikit-learn's
+    lbfgs solution has the same zero-sum rows and intercepts).
+    """
+    if len(classes) == 2:
+        coef = np.asarray(model.coefficients.toArray(), dtype=np.float64)[None, :]
+        intercept = np.array([float(model.intercept)])
+    else:
+        coef = np.asarray(model.coefficientMatrix.toArray(), dtype=np.float64)
+        intercept = np.asarray(model.interceptVector.toArray(), dtype=np.float64)
+        coef = coef - coef.mean(axis=0)
+        intercept = intercept - intercept.mean()
+    return {
+        "classes_": classes,
+        "coef_": np.ascontiguousarray(coef),
+        "intercept_": intercept,
+        "n_iter_": np.array([n_iter], dtype=np.int32),
+    }

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...exceptions import DataError, UnsupportedOnBackend
+from ...registry import implementation
 from .data import is_vector_type
 
 if TYPE_CHECKING:
@@ -100,9 +101,16 @@ def _output_fields(estimator: Any, method: str, local: Any, classes: Any) -> lis
         return [T.StructField(name, T.LongType())]
     if method == "predict" and classes is not None:
         return [T.StructField(name, _label_type(np.asarray(classes)))]
-    if method == "predict" and type(estimator).__name__ == "KMeans":
+    if method == "predict" and _integer_predict(estimator):
         return [T.StructField(name, T.IntegerType())]
     return [T.StructField(name, T.DoubleType())]
+
+
+def _integer_predict(estimator: Any) -> bool:
+    """Whether the Spark implementation of the estimator's class declares integer
+    predictions (KMeans' cluster indices)."""
+    algorithm = implementation("spark", type(estimator))
+    return bool(getattr(algorithm, "integer_predict", False))
 
 
 def _label_type(classes: np.ndarray) -> Any:
