@@ -6,14 +6,17 @@ built from ``spark_master`` / ``spark_conf``), and returns the same
 portable NumPy model as every engine: ``predict`` runs locally, ``save``
 needs no Spark.
 
-Modules, one job each (the same algorithm module names as the dask engine):
+Modules, one job each; one module per algorithm, named as scikit-learn's:
 
-* :mod:`.session` — the one SparkSession of the process;
-* :mod:`.params` — the scikit-learn → MLlib parameter table and the checks;
-* :mod:`.convert` — data into Spark, checked in one aggregation job;
 * :mod:`.linear_model`, :mod:`.tree`, :mod:`.cluster`, :mod:`.decomposition`
-  — each algorithm's MLlib stage;
-* :mod:`.models` — fitted MLlib models → scikit-learn's attributes;
+  — each algorithm whole: its checks (``check_task``), its scikit-learn →
+  MLlib parameter table and mapping, its MLlib stage and the conversion of the
+  fitted MLlib model to scikit-learn's attributes (:mod:`.algorithm` is their
+  common base); registered by estimator class in :data:`ALGORITHMS` below;
+* :mod:`.session` — the one SparkSession of the process;
+* :mod:`.params` — what the algorithms share (bins, depth limits, messages);
+* :mod:`.convert` — data into Spark, checked in one aggregation job;
+  :mod:`.data` — a user's Spark DataFrame as a Dataset;
 * :mod:`.predict` — ``predict`` / ``transform`` on a Spark DataFrame;
 * :mod:`.progress` — job counting and progress lines; :mod:`.errors` —
   Spark failures → scaleout errors.
