@@ -58,7 +58,7 @@ def _feature_name_mismatch(fitted: np.ndarray, given: np.ndarray) -> str | None:
 
 
 def _check_sample_weight(sample_weight: Any) -> Any:
-    """Reject non-finite sample weights (engines then skip that scan)."""
+    """Reject non-finite and all-zero sample weights (engines then skip that scan)."""
     if sample_weight is None or np.isscalar(sample_weight):
         return sample_weight
     weights = np.asarray(sample_weight, dtype=np.float64)
@@ -69,6 +69,8 @@ def _check_sample_weight(sample_weight: Any) -> Any:
         raise DataError(
             f"sample_weight contains NaN or infinity: row {bad[0]} is {weights[bad[0]]}."
         )
+    if weights.size and not weights.any():  # as scikit-learn, on every engine
+        raise DataError("Sample weights must contain at least one non-zero number.")
     return weights
 
 
