@@ -58,7 +58,7 @@ def _feature_name_mismatch(fitted: np.ndarray, given: np.ndarray) -> str | None:
 
 
 def _check_sample_weight(sample_weight: Any) -> Any:
-    """Reject non-finite sample weights (engines then skip that scan)."""
+    """Reject non-finite and all-zero sample weights (engines then skip that scan)."""
     if sample_weight is None or np.isscalar(sample_weight):
         return sample_weight
     weights = np.asarray(sample_weight, dtype=np.float64)
@@ -69,6 +69,8 @@ def _check_sample_weight(sample_weight: Any) -> Any:
         raise DataError(
             f"sample_weight contains NaN or infinity: row {bad[0]} is {weights[bad[0]]}."
         )
+    if weights.size and not weights.any():  # as scikit-learn, on every engine
+        raise DataError("Sample weights must contain at least one non-zero number.")
     return weights
 
 
@@ -205,8 +207,10 @@ class ScaleoutEstimator(BaseEstimator):
         if engine is not None:  # an engine's own frame stays in the engine (e.g. Spark)
             return get_backend(engine).predict_frame(self, method, X, *args, **kwargs)
         X = self._predict_input(X)
+        estimator = self._local_estimator()
+        self._prepare_input(estimator, X)
         with sklearn.config_context(assume_finite=True):  # checked by _predict_input
-            return getattr(self._local_estimator(), method)(X, *args, **kwargs)
+            return getattr(estimator, method)(X, *args, **kwargs)
 
     def _local_estimator(self) -> BaseEstimator:
         """The scikit-learn estimator equivalent to this fitted model.
@@ -225,6 +229,9 @@ class ScaleoutEstimator(BaseEstimator):
 
     def _prepare_local(self, estimator: BaseEstimator) -> None:
         """Set private attributes scikit-learn needs to predict (per estimator)."""
+
+    def _prepare_input(self, estimator: BaseEstimator, X: np.ndarray) -> None:
+        """Adapt the local estimator to the rows about to be predicted (per estimator)."""
 
     def to_sklearn(self) -> BaseEstimator:
         """Return the equivalent fitted scikit-learn estimator.

@@ -32,8 +32,13 @@ class KMeans(ClusterMixin, TransformerMixin, ScaleoutEstimator):
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
-    labels_ : ndarray of shape (n_samples,)
-        Set by in-memory engines only (not saved: it is as long as the data).
+    labels_ : ndarray of int32, shape (n_samples,)
+        The closest centre of each training row, in row order, as
+        scikit-learn's (not saved: it is as long as the data). An engine may
+        not keep it for data beyond the memory budget, or for a Spark
+        DataFrame (whose rows have no order): ``fit_stats_["labels_"]`` then
+        says why, and so does the ``AttributeError`` raised on access; the
+        labels of any rows are ``predict(X)``.
     inertia_ : float
     n_iter_ : int
     n_features_in_, feature_names_in_, backend_, fit_stats_
@@ -75,6 +80,16 @@ class KMeans(ClusterMixin, TransformerMixin, ScaleoutEstimator):
         labels = getattr(self, "labels_", None)
         return labels if labels is not None else self.predict(X)
 
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: say why a fitted model has no labels_.
+        if name == "labels_" and "cluster_centers_" in self.__dict__:
+            why = self.__dict__.get("fit_stats_", {}).get("labels_", "not kept by this engine")
+            raise AttributeError(
+                f"This KMeans, fitted on backend {self.__dict__.get('backend_')!r}, has no "
+                f"labels_: {why}. The labels of any rows are predict(X)."
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def predict(self, X: Any) -> np.ndarray:
         """Index of the closest cluster centre of each row."""
         return self._call_local("predict", X)
@@ -86,6 +101,15 @@ class KMeans(ClusterMixin, TransformerMixin, ScaleoutEstimator):
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Opposite of the inertia of ``X`` on the fitted centres."""
         return self._call_local("score", X, sample_weight=sample_weight)
+
+    def _prepare_input(self, estimator: BaseEstimator, X: np.ndarray) -> None:
+        """The centres in the rows' dtype.
+
+        scikit-learn's compiled k-means routines need the rows and the centres
+        in one dtype (float32 or float64): a model fitted on float32 predicts
+        float64 rows, and the reverse, computing in the rows' dtype.
+        """
+        estimator.cluster_centers_ = estimator.cluster_centers_.astype(X.dtype, copy=False)
 
     def _prepare_local(self, estimator: BaseEstimator) -> None:
         estimator._n_threads = _openmp_effective_n_threads()

@@ -37,8 +37,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+import numpy as np
 
 from ..._config import get_config, set_config
 from ...cluster import KMeans
@@ -176,6 +179,7 @@ class SparkBackend(Backend):
                 raise
             finally:
                 release(prepared)
+        algorithm.finish(state, info, dataset)
         done = time.perf_counter()
         info["data_check"] = "in the fit" if "unchecked" in prepared.extra else "own job"
         if "classes_from" in prepared.extra:
@@ -226,6 +230,7 @@ class SparkBackend(Backend):
                 )
             finally:
                 release(prepared)
+        algorithm.finish(final_state, info, dataset, partial(_project, pca_state))
         done = time.perf_counter()
         info["data_check"] = "own job"
         stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
@@ -243,16 +248,13 @@ class SparkBackend(Backend):
         p = prepared.n_features
         k = pca_algorithm.k(pca_params, prepared.n_rows, p)
         pca_stage = pca_algorithm.stage(pca_params, prepared, FEATURES, p)
+        pca_model = pca_stage.fit(prepared.frame)
+        frame = pca_model.transform(prepared.frame)
         if final_name == "KMeans":
-            pca_model = pca_stage.fit(prepared.frame)
-            frame = pca_model.transform(prepared.frame)
             final_state, info = algorithm.fit(spark, final_params, prepared, frame, PCA_OUTPUT, k)
         else:
-            from pyspark.ml import Pipeline as SparkPipeline
-
-            final_stage = algorithm.stage(final_params, prepared, PCA_OUTPUT, k)
-            model = SparkPipeline(stages=[pca_stage, final_stage]).fit(prepared.frame)
-            pca_model, final_model = model.stages
+            frame, features = _zero_degenerate(frame, pca_model)
+            final_model = algorithm.stage(final_params, prepared, features, k).fit(frame)
             final_state = algorithm.state(final_model, final_params, prepared, k)
             info = algorithm.info(final_model)
         pca_state = pca_algorithm.state(pca_model, pca_params, prepared, p)
@@ -298,6 +300,41 @@ class SparkBackend(Backend):
 
         with spark_errors(f"preparing {type(estimator).__name__}.{method}"), quiet_pandas():
             return predict_frame(estimator, method, sdf, *args, **kwargs)
+
+
+#: A PCA component whose variance is at most this share of the first one's is
+#: numerically zero (rounding noise of a rank-deficient covariance).
+DEGENERATE_VARIANCE = 1e-12
+
+
+def _zero_degenerate(frame: Any, pca_model: Any) -> tuple[Any, str]:
+    """``frame`` with the numerically zero PCA components set to exactly 0.
+
+    MLlib's linear models scale every feature by its standard deviation inside
+    the optimiser: a component of rounding noise (std ~1e-16, as the last
+    components of rank-deficient data) blows the scaled problem up and L-BFGS
+    fails ("Line search zoom failed", all-zero coefficients). An exactly
+    constant feature is skipped by MLlib (coefficient 0), which is also what
+    scikit-learn's solution gives such a component (up to rounding noise).
+    Returns the frame and the vector column the final step reads.
+    """
+    ratio = np.asarray(pca_model.explainedVariance.toArray())
+    keep = ratio > DEGENERATE_VARIANCE * ratio[0] if ratio.size else ratio.astype(bool)
+    if keep.all():
+        return frame, PCA_OUTPUT
+    from pyspark.ml.feature import ElementwiseProduct
+    from pyspark.ml.linalg import Vectors
+
+    masked = PCA_OUTPUT + "_kept"
+    product = ElementwiseProduct(
+        scalingVec=Vectors.dense(keep.astype(float)), inputCol=PCA_OUTPUT, outputCol=masked
+    )
+    return product.transform(frame), masked
+
+
+def _project(pca_state: dict[str, Any], X: Any) -> Any:
+    """Rows through a fitted (non-whitening) PCA step: centred, onto the components."""
+    return (X - pca_state["mean_"]) @ pca_state["components_"].T
 
 
 def _stats(

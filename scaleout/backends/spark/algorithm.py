@@ -17,6 +17,9 @@ import numpy as np
 from ...exceptions import UnsupportedOnBackend
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ...data import Dataset
     from .convert import Prepared
 
 
@@ -73,6 +76,19 @@ class Algorithm:
         mllib_seconds = time.perf_counter() - start
         info = {**self.info(model), "mllib_seconds": mllib_seconds}
         return self.state(model, params, prepared, n_features), info
+
+    def finish(
+        self,
+        state: dict[str, Any],
+        info: dict[str, Any],
+        dataset: Dataset,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        """Complete ``state`` / ``info`` from the training data once the fit is done.
+
+        Most algorithms have nothing to add; KMeans adds ``labels_``.
+        ``transform`` maps the data's rows to this step's input (a pipeline).
+        """
 
     def flip_features(self, state: dict[str, Any], signs: np.ndarray, name: str) -> None:
         """Adjust ``state`` fitted on features ``z`` to features ``z * signs``.

@@ -8,6 +8,13 @@ most :data:`KMEANS_SAMPLE_ROWS` rows (every row when there are
 fewer), handed to MLlib's k-means as ``initialModel``; MLlib then runs the
 Lloyd iterations over all rows. ``n_init`` starts run one after the other
 on the cached vectors; the lowest cost wins.
+
+``labels_`` (:func:`training_labels`): for data within the memory budget,
+the rows are read once more on the driver, batch by batch, and labelled by
+scikit-learn's own k-means assignment (so ``labels_`` equals
+``predict(X)``: NumPy int32, in row order). Beyond the budget, and for a
+Spark DataFrame input (its rows have no order to index), it is not kept:
+``fit_stats_["labels_"]`` says so, as does the ``AttributeError`` on access.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.cluster import KMeans as _SkKMeans
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
 from ...engines.base import FitTask
 from ...exceptions import DataError, InvalidParameterError
@@ -28,7 +37,64 @@ from .params import _unsupported
 from .stats import old_vectors
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ...data import Dataset
     from .convert import Prepared
+
+KEPT = "kept (NumPy int32, one per row in row order)"
+
+
+def training_labels(
+    dataset: Dataset,
+    centers: np.ndarray,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray | None, str]:
+    """``labels_`` of the training rows, and what was done (for ``fit_stats_``).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data the model was fitted on.
+    centers : ndarray of shape (n_clusters, n_features)
+        The fitted centres.
+    transform : callable, optional
+        Applied to each batch first (a pipeline's fitted PCA step).
+
+    Returns
+    -------
+    labels : ndarray of int32 or None
+        None when not kept: for a Spark DataFrame, and for data beyond the
+        memory budget.
+    note : str
+        How ``labels_`` was produced, or why it was not kept.
+    """
+    from ..._config import memory_budget
+    from ...engines.resolve import _format_bytes
+
+    if getattr(dataset, "native_backend", None) == "spark":
+        return None, (
+            "not kept for a Spark DataFrame input (its rows have no order to index); "
+            "predict(frame) adds the label of each row as a column"
+        )
+    size, budget = dataset.estimated_nbytes, memory_budget()
+    if size > budget:
+        return None, (
+            f"not kept: the data ({_format_bytes(size)}) is beyond the memory budget "
+            f"({_format_bytes(budget)}, see so.set_config(memory_budget=...))"
+        )
+    local = _SkKMeans(n_clusters=centers.shape[0])
+    local.n_features_in_ = centers.shape[1]
+    local._n_threads = _openmp_effective_n_threads()
+    parts = []
+    for batch in dataset.iter_batches():
+        X = np.asarray(batch.X)
+        if transform is not None:
+            X = transform(X)
+        local.cluster_centers_ = centers.astype(X.dtype, copy=False)
+        parts.append(local.predict(X))
+    labels = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+    return labels.astype(np.int32, copy=False), KEPT
 
 
 def sample_rows(frame: Any, features: str, n_rows: int, n_features: int, seed: int) -> np.ndarray:
@@ -132,6 +198,18 @@ class KMeansAlgorithm(Algorithm):
         }
         return kmeans_state(centers, cost, n_iter), info
 
+    def finish(
+        self,
+        state: dict[str, Any],
+        info: dict[str, Any],
+        dataset: Dataset,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        """Add ``labels_`` (see :func:`training_labels`) and ``info["labels_"]``."""
+        labels, info["labels_"] = training_labels(dataset, state["cluster_centers_"], transform)
+        if labels is not None:
+            state["labels_"] = labels
+
     def flip_features(self, state: dict[str, Any], signs: np.ndarray, name: str) -> None:
         state["cluster_centers_"] = state["cluster_centers_"] * signs[None, :]
 
@@ -147,8 +225,14 @@ class KMeansAlgorithm(Algorithm):
 def _feature_variances(
     prepared: Prepared, frame: Any, features: str, n_features: int
 ) -> np.ndarray:
-    """Population variances of the features (scikit-learn's tol scale)."""
+    """Population variances of the features (scikit-learn's tol scale).
+
+    One row has variance 0 (Spark's sample variance of one row is NaN, which
+    MLlib then refuses as a distance threshold).
+    """
     n = prepared.n_rows
+    if n < 2:
+        return np.zeros(n_features)
     if prepared.variances is not None and features == FEATURES:
         return prepared.variances * (n - 1) / n
     from pyspark.ml.stat import Summarizer

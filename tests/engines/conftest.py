@@ -1,0 +1,134 @@
+"""The cross-engine suite: one test body, every installed engine (as ibis's backend tests).
+
+* ``engine``: parametrised at collection time over
+  :func:`scaleout.backends.available_backends` -- an engine registered later is
+  picked up without edits. Each value runs inside that engine's set-up
+  (:data:`ENGINE_SETUP`): the one shared Spark session (``spark`` of
+  tests/conftest.py), Dask's local threads with small chunks so that every fit
+  merges several partial results. An engine without a row runs as it is.
+* A test parametrised with a ``case`` whose ``key`` is in
+  :data:`~tests.engines.tolerances.GAPS` for the engine becomes a strict xfail
+  that must raise ``UnsupportedOnBackend``; in
+  :data:`~tests.engines.tolerances.PENDING`, a strict xfail.
+* :func:`load` gives the datasets: the ones shipped with scikit-learn
+  (standardised) and synthetic ones from ``sklearn.datasets.make_*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn import datasets as skdatasets
+from sklearn.preprocessing import StandardScaler
+
+import scaleout as so
+from scaleout.backends import available_backends
+from scaleout.exceptions import UnsupportedOnBackend
+from tests.conftest import load_named
+from tests.engines.tolerances import GAPS, PENDING
+
+
+def _spark(request: pytest.FixtureRequest) -> dict[str, Any]:
+    request.getfixturevalue("spark")  # the run's one local[2] session
+    return {}
+
+
+def _dask(request: pytest.FixtureRequest) -> dict[str, Any]:
+    # This machine's threads (never a Client left active by another module), and
+    # chunks small enough that the suite's data sets come in several partitions.
+    return {"dask_scheduler": "threads", "dask_chunk_rows": 1000}
+
+
+#: engine name -> function(request) returning the config options to fit under.
+ENGINE_SETUP: dict[str, Callable[[pytest.FixtureRequest], dict[str, Any]]] = {
+    "spark": _spark,
+    "dask": _dask,
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", available_backends(), indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The engine's name, with its session / config set up for the test."""
+    name = request.param
+    setup = ENGINE_SETUP.get(name)
+    options = setup(request) if setup is not None else {}
+    with so.config_context(progress=False, **options):
+        yield name
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark (case, engine) pairs of the GAPS and PENDING tables as strict xfails."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        key, engine = getattr(params.get("case"), "key", None), params.get("engine")
+        if key is None or engine is None:
+            continue
+        if (key, engine) in GAPS:
+            item.add_marker(
+                pytest.mark.xfail(
+                    raises=UnsupportedOnBackend,
+                    strict=True,
+                    reason=f"gap on {engine}: {GAPS[key, engine]}",
+                )
+            )
+        elif (key, engine) in PENDING:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=PENDING[key, engine]))
+
+
+# ------------------------------------------------------------------- data sets
+SHIPPED = ("iris", "wine", "breast_cancer", "diabetes", "digits")
+
+
+@cache
+def load(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of a named data set; read-only arrays, shared by the tests.
+
+    Shipped with scikit-learn: ``iris``, ``wine``, ``breast_cancer``,
+    ``diabetes``, ``digits`` (features standardised, so that every solver
+    converges to the same optimum). Synthetic: ``regression``, ``binary``,
+    ``multiclass``, ``blobs`` (5,000 rows each).
+    """
+    if name in SHIPPED:
+        X, y = load_named(name)
+        X = StandardScaler().fit_transform(X)
+    elif name == "regression":
+        X, y = skdatasets.make_regression(5000, 10, n_informative=6, noise=5.0, random_state=0)
+    elif name == "binary":
+        X, y = skdatasets.make_classification(
+            5000, 10, n_informative=5, flip_y=0.05, random_state=1
+        )
+    elif name == "multiclass":
+        X, y = skdatasets.make_classification(
+            5000, 10, n_informative=6, n_classes=3, n_clusters_per_class=1, random_state=2
+        )
+    elif name == "blobs":
+        X, y = skdatasets.make_blobs(5000, 6, centers=4, cluster_std=1.5, random_state=3)
+    else:
+        raise KeyError(name)
+    X, y = np.ascontiguousarray(X, dtype=np.float64), np.asarray(y)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
+
+
+@pytest.fixture
+def source(parquet_of):
+    """``source(kind, X, y)``: the arguments of ``fit`` for NumPy or Parquet input."""
+
+    def make(kind: str, X: np.ndarray, y: np.ndarray | None) -> tuple[Any, ...]:
+        if kind == "numpy":
+            return (X,) if y is None else (X, y)
+        if kind == "parquet":
+            path = parquet_of(X, y)
+            return (so.read_parquet(path, target=None if y is None else "y"),)
+        raise KeyError(kind)
+
+    return make
