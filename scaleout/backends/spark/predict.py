@@ -205,7 +205,10 @@ def predict_frame(
     """
     import sklearn
 
-    estimator._check_is_fitted()
+    # the equivalent scikit-learn estimator (NotFittedError when not fitted); the rows reach
+    # it as NumPy batches, so without the column names it was fitted with
+    local = estimator.to_sklearn()
+    local.__dict__.pop("feature_names_in_", None)
     if (method not in OUTPUT_COLUMNS and method != "transform") or args or kwargs:
         raise UnsupportedOnBackend(
             f"{type(estimator).__name__}.{method}(...) on a Spark DataFrame is not supported; "
@@ -213,7 +216,6 @@ def predict_frame(
             "(collect the rows with toArrow() or toPandas() for the others)"
         )
     columns, vector = _feature_columns(estimator, sdf)
-    local = estimator._local_estimator()
     classes = getattr(estimator, "classes_", None)
     fields = _output_fields(estimator, method, local, classes)
     taken = set(sdf.schema.fieldNames())
