@@ -290,3 +290,16 @@ def test_all_zero_sample_weight_is_refused_before_fitting(estimator: Any, engine
     model = clone(estimator).set_params(backend=engine)
     with pytest.raises(DataError, match="Sample weights must contain at least one non-zero"):
         model.fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+@pytest.mark.parametrize("case", [Key("Pipeline(PCA,KMeans).labels_")], ids=str)
+def test_pipeline_kmeans_labels_are_the_projected_rows_labels(case: Key, engine: str) -> None:
+    X, _ = load("iris")
+    model = so.make_pipeline(so.PCA(2), so.KMeans(3, n_init=1, random_state=0), backend=engine)
+    model.fit(X)
+    ref = pipeline.make_pipeline(decomposition.PCA(2), cluster.KMeans(3, n_init=1, random_state=0))
+    ref.fit(X)
+    labels = model[-1].labels_
+    assert labels.dtype == np.int32
+    assert_array_equal(labels, model.predict(X))
+    assert model[-1].inertia_ <= tolerance("KMeans", engine).inertia_ratio * ref[-1].inertia_
