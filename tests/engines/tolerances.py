@@ -117,4 +117,6 @@ PENDING: dict[tuple[str, str], str] = {
     ("DecisionTreeRegressor.fit(sample_weight)", "dask"): _DASK_PENDING,
     ("KMeans.fit(sample_weight)", "dask"): _DASK_PENDING,
     ("KMeans.labels_", "dask"): _DASK_PENDING,
+    ("KMeans.labels_ beyond the memory budget", "dask"): _DASK_PENDING,
+    ("Pipeline(PCA,KMeans).labels_", "dask"): _DASK_PENDING,
 }

@@ -274,6 +274,10 @@ tol                        ``epsilon = sqrt(tol * mean(var(X)) / k)``: scikit-le
                            this epsilon never stops earlier than scikit-learn would.
 random_state               the sample's and the starts' seeds, and ``seed``.
 algorithm                  'lloyd' and 'elkan' (the same iterations).
+(labels_)                  scikit-learn's assignment of the rows, re-read on the driver,
+                           for data within the memory budget; not kept beyond it nor
+                           for a Spark DataFrame (``fit_stats_["labels_"]`` says why).
+(one row)                  variance 0, so ``epsilon`` 0 (Spark's sample variance is NaN).
 =========================  ==========================================================
 """
 
