@@ -10,13 +10,14 @@ Expected failures are strict xfails from three tables, keyed by estimator class
 name (and engine):
 
 * :data:`SKLEARN_OWN` -- checks scikit-learn itself marks as failing for the
-  estimator we delegate to (``PER_ESTIMATOR_XFAIL_CHECKS``), on every engine;
+  estimator we delegate to (``PER_ESTIMATOR_XFAIL_CHECKS``), on the sklearn engine
+  (the kernels pass them: dask's KMeans is weight-equivalent);
 * :data:`GAPS` -- options an engine declares unsupported: the check must fail
   with ``UnsupportedOnBackend``;
 * :data:`PRECISION` -- the engine's model is scikit-learn's within the engine's
   parity tolerance, but not within the check's 1e-7 (for the integrator to decide);
-* :data:`PENDING` -- work of another branch (dask sample_weight / labels_):
-  remove these rows once it is merged.
+* an engine outside :data:`~tests.engines.tolerances.TABLED_ENGINES` (a plug-in)
+  declares its own gaps: an ``UnsupportedOnBackend`` it raises is an xfail.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 import scaleout as so
-from scaleout.backends import available_backends
+from scaleout.engines import available_backends
 from scaleout.exceptions import UnsupportedOnBackend
+from tests.engines.tolerances import TABLED_ENGINES
 
 ESTIMATORS = [
     so.LinearRegression(),
@@ -41,7 +43,7 @@ ESTIMATORS = [
     so.PCA(n_components=2, random_state=0),
 ]
 
-# estimator class name -> {check: reason}, on every engine.
+# estimator class name -> {check: reason}, on the sklearn engine.
 _WEIGHTS = "scikit-learn's own estimator: sample_weight is not equivalent to repeating samples"
 SKLEARN_OWN: dict[str, dict[str, str]] = {
     "KMeans": {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS},
@@ -50,10 +52,6 @@ SKLEARN_OWN: dict[str, dict[str, str]] = {
 # (estimator class name, engine) -> {check: reason}: the check must raise UnsupportedOnBackend.
 _SPARK_KMEANS_WEIGHTS = "KMeans.fit(sample_weight=...) is not supported by backend 'spark'"
 GAPS: dict[tuple[str, str], dict[str, str]] = {
-    ("DecisionTreeClassifier", "dask"): {
-        "check_class_weight_classifiers": "DecisionTreeClassifier(min_weight_fraction_leaf=0.01)"
-        " is not supported by backend 'dask'",
-    },
     ("KMeans", "spark"): {
         "check_sample_weights_pandas_series": _SPARK_KMEANS_WEIGHTS,
         "check_sample_weights_not_an_array": _SPARK_KMEANS_WEIGHTS,
@@ -63,44 +61,6 @@ GAPS: dict[tuple[str, str], dict[str, str]] = {
         "check_sample_weight_equivalence_on_dense_data": _SPARK_KMEANS_WEIGHTS,
     },
 }
-
-# (estimator class name, engine) -> {check: reason}: being implemented on the kernels
-# branch; the integrator removes this table after merging it.
-_PENDING = "pending: dask sample_weight/labels_ (kernels branch)"
-_WEIGHT_CHECKS = (
-    "check_sample_weights_pandas_series",
-    "check_sample_weights_not_an_array",
-    "check_sample_weights_list",
-    "check_sample_weights_shape",
-    "check_sample_weights_not_overwritten",
-)
-PENDING: dict[tuple[str, str], dict[str, str]] = {
-    ("LinearRegression", "dask"): dict.fromkeys(
-        (*_WEIGHT_CHECKS, "check_sample_weight_equivalence_on_dense_data"), _PENDING
-    ),
-    ("LogisticRegression", "dask"): dict.fromkeys(
-        (
-            *_WEIGHT_CHECKS,
-            "check_sample_weight_equivalence_on_dense_data",
-            "check_classifiers_one_label_sample_weights",
-        ),
-        _PENDING,
-    ),
-    ("DecisionTreeClassifier", "dask"): dict.fromkeys(
-        (
-            *_WEIGHT_CHECKS,
-            "check_sample_weight_equivalence_on_dense_data",
-            "check_classifiers_one_label_sample_weights",
-        ),
-        _PENDING,
-    ),
-    ("DecisionTreeRegressor", "dask"): dict.fromkeys(
-        (*_WEIGHT_CHECKS, "check_sample_weight_equivalence_on_dense_data"), _PENDING
-    ),
-    # check_sample_weight_equivalence_on_dense_data: scikit-learn's own (SKLEARN_OWN).
-    ("KMeans", "dask"): dict.fromkeys((*_WEIGHT_CHECKS, "check_clustering"), _PENDING),
-}
-
 
 # (estimator class name, engine) -> {check: reason}: the engine fits the same model
 # within its parity tolerance (tests/engines/tolerances.py), not within the check's
@@ -139,11 +99,9 @@ def _marks(name: str, engine: str, check: str) -> list[pytest.MarkDecorator]:
     if check in GAPS.get((name, engine), {}):
         reason = f"gap on {engine}: {GAPS[name, engine][check]}"
         return [pytest.mark.xfail(raises=UnsupportedOnBackend, strict=True, reason=reason)]
-    if check in PENDING.get((name, engine), {}):
-        return [pytest.mark.xfail(strict=True, reason=PENDING[name, engine][check])]
     if check in PRECISION.get((name, engine), {}):
         return [pytest.mark.xfail(strict=True, reason=PRECISION[name, engine][check])]
-    if check in SKLEARN_OWN.get(name, {}):
+    if engine == "sklearn" and check in SKLEARN_OWN.get(name, {}):
         return [pytest.mark.xfail(strict=True, reason=SKLEARN_OWN[name][check])]
     return []
 
@@ -178,6 +136,8 @@ def test_sklearn_compatible_estimator(engine, estimator, check, request):
             # Some checks catch the estimator's error and raise their own (e.g.
             # check_sample_weights_pandas_series): surface a declared gap as itself.
             gap = _unsupported_cause(exc)
+            if gap is not None and engine not in TABLED_ENGINES:
+                pytest.xfail(f"declared by {engine}: {gap}")
             if gap is not None and gap is not exc:
                 raise gap from exc
             raise

@@ -8,8 +8,10 @@
   merges several partial results. An engine without a row runs as it is.
 * A test parametrised with a ``case`` whose ``key`` is in
   :data:`~tests.engines.tolerances.GAPS` for the engine becomes a strict xfail
-  that must raise ``UnsupportedOnBackend``; in
-  :data:`~tests.engines.tolerances.PENDING`, a strict xfail.
+  that must raise ``UnsupportedOnBackend``. An engine that is not in
+  :data:`~tests.engines.tolerances.TABLED_ENGINES` (a plug-in) declares its
+  own gaps: an ``UnsupportedOnBackend`` it raises becomes an xfail at run time
+  (:func:`pytest_runtest_makereport`).
 * :func:`load` gives the datasets: the ones shipped with scikit-learn
   (standardised) and synthetic ones from ``sklearn.datasets.make_*``.
 """
@@ -26,10 +28,10 @@ from sklearn import datasets as skdatasets
 from sklearn.preprocessing import StandardScaler
 
 import scaleout as so
-from scaleout.backends import available_backends
+from scaleout.engines import available_backends
 from scaleout.exceptions import UnsupportedOnBackend
 from tests.conftest import load_named
-from tests.engines.tolerances import GAPS, PENDING
+from tests.engines.tolerances import GAPS, TABLED_ENGINES
 
 
 def _spark(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark (case, engine) pairs of the GAPS and PENDING tables as strict xfails."""
+    """Mark (case, engine) pairs of the GAPS table as strict xfails."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         key, engine = getattr(params.get("case"), "key", None), params.get("engine")
@@ -80,8 +82,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     reason=f"gap on {engine}: {GAPS[key, engine]}",
                 )
             )
-        elif (key, engine) in PENDING:
-            item.add_marker(pytest.mark.xfail(strict=True, reason=PENDING[key, engine]))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """On an engine outside TABLED_ENGINES, its own UnsupportedOnBackend is an xfail."""
+    outcome = yield
+    report = outcome.get_result()
+    engine = getattr(getattr(item, "callspec", None), "params", {}).get("engine")
+    if (
+        call.when == "call"
+        and engine is not None
+        and engine not in TABLED_ENGINES
+        and call.excinfo is not None
+        and call.excinfo.errisinstance(UnsupportedOnBackend)
+    ):
+        report.outcome = "skipped"
+        report.wasxfail = f"declared by {engine}: {call.excinfo.value}"
 
 
 # ------------------------------------------------------------------- data sets

@@ -30,7 +30,7 @@ LOGISTIC = {"tol": 1e-8, "max_iter": 5000}
 class Option:
     """An estimator with one non-default option (or ``sample_weight``).
 
-    ``key`` names the case in the GAPS / PENDING tables; ``algorithm`` is the
+    ``key`` names the case in the GAPS table; ``algorithm`` is the
     tolerance row; ``params`` go to both estimators; ``weighted`` fits with
     row weights.
     """

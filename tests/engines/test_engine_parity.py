@@ -239,7 +239,7 @@ def test_kmeans_labels_are_sklearns_attribute(case: Case, kind: str, engine: str
 
 @dataclass(frozen=True)
 class Key:
-    """A case known only by its key in the GAPS / PENDING tables."""
+    """A case known only by its key in the GAPS table."""
 
     key: str
 

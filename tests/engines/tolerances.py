@@ -1,6 +1,6 @@
 """The cross-engine suite's tables: parity tolerances, declared gaps, pending work.
 
-Three tables, each read by ``tests/engines/``; an engine registered later is
+Three tables and a list, each read by ``tests/engines/``; an engine registered later is
 tested with the ``"*"`` rows without any edit here.
 
 ``TOLERANCES``
@@ -13,10 +13,10 @@ tested with the ``"*"`` rows without any edit here.
     A gap is a strict xfail that must raise ``UnsupportedOnBackend``: the test
     fails when the engine starts supporting the option (remove the row) or
     fails in another way.
-``PENDING``
-    ``(case, engine) -> reason``: behaviour another branch is implementing
-    (the dask kernels branch). Strict xfails without a required exception,
-    kept apart so the integrator deletes the rows after the merge.
+``TABLED_ENGINES``
+    The engines whose gaps ``GAPS`` lists in full. Any other engine (a plug-in
+    registered later) declares its own: an ``UnsupportedOnBackend`` it raises
+    is reported as an xfail naming it, at run time.
 """
 
 from __future__ import annotations
@@ -107,16 +107,5 @@ GAPS: dict[tuple[str, str], str] = {
     ("PCA(n_components='mle')", "spark"): "Minka's MLE is not implemented on Spark",
 }
 
-_DASK_PENDING = "pending: dask sample_weight/labels_ (kernels branch)"
-
-# (case id, engine) -> reason: remove once the kernels branch is merged.
-PENDING: dict[tuple[str, str], str] = {
-    ("LinearRegression.fit(sample_weight)", "dask"): _DASK_PENDING,
-    ("LogisticRegression.fit(sample_weight)", "dask"): _DASK_PENDING,
-    ("DecisionTreeClassifier.fit(sample_weight)", "dask"): _DASK_PENDING,
-    ("DecisionTreeRegressor.fit(sample_weight)", "dask"): _DASK_PENDING,
-    ("KMeans.fit(sample_weight)", "dask"): _DASK_PENDING,
-    ("KMeans.labels_", "dask"): _DASK_PENDING,
-    ("KMeans.labels_ beyond the memory budget", "dask"): _DASK_PENDING,
-    ("Pipeline(PCA,KMeans).labels_", "dask"): _DASK_PENDING,
-}
+#: Engines whose gaps are all listed in GAPS (see the module docstring).
+TABLED_ENGINES = ("sklearn", "dask", "spark")
