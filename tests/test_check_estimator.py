@@ -91,6 +91,12 @@ PRECISION: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
+#: Engines whose checks run in ``make test-slow`` (not the default run): Spark's ~1,000
+#: short fits take about 4 minutes on 2 cores (each fit is several Spark jobs), which
+#: would take the default run past its 15 minutes.
+SLOW_ENGINES = ("spark",)
+
+
 def _check_name(check: Any) -> str:
     return getattr(check, "func", check).__name__
 
@@ -115,12 +121,15 @@ def _params() -> Iterator[Any]:
                 check_name = _check_name(check)
                 keywords = getattr(check, "keywords", {})
                 suffix = f"({','.join(f'{k}={v}' for k, v in keywords.items())})" * bool(keywords)
+                marks = _marks(name, engine, check_name)
+                if engine in SLOW_ENGINES:
+                    marks.append(pytest.mark.slow)
                 yield pytest.param(
                     engine,
                     instance,
                     check,
                     id=f"{engine}-{name}-{check_name}{suffix}",
-                    marks=_marks(name, engine, check_name),
+                    marks=marks,
                 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -93,7 +94,10 @@ def test_demo_runs_the_six_demos(tmp_path):
     args = [sys.executable, "-m", "scaleout.cli", "demo", "--plot", str(tmp_path)]
     if env_dir:
         args += ["--mnist-dir", env_dir]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True)
+    # the command sees the engines this process sees (the test plug-in engine included)
+    path = os.pathsep.join(p for p in sys.path if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=True, env=env)
     rows = [line.split("  ") for line in done.stdout.splitlines()[2:]]
     assert len(rows) == 6 * len(so.available_backends())
     values = {}
