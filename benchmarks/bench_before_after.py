@@ -11,7 +11,7 @@ the worker: opening the Parquet dataset (metadata) and the fit.
 
 Usage::
 
-    python benchmarks/bench_before_after.py [--before 4d21a69] [--rows 500000]
+    python benchmarks/bench_before_after.py [--before 4d21a69] [--rows 100000]
         [--pairs 5] [--engines sklearn,dask,spark]
 
 Writes ``benchmarks/results/before_after.json`` and ``.md``.
@@ -104,7 +104,7 @@ def write_data(directory: Path, rows: int) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE, help="git revision of the old tree")
-    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--engines", default="sklearn,dask,spark")
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS))
