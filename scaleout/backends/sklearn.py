@@ -50,5 +50,3 @@ class SklearnBackend(Backend):
         state = {name: getattr(model, name) for name in task.fitted_attrs if hasattr(model, name)}
         return FitResult(state, in_memory_stats(X.shape[0], start, loaded, done))
 
-
-BACKEND = SklearnBackend

@@ -240,5 +240,3 @@ def _scheduler_address(passes: Passes) -> str | None:
         return None
     return str(client.scheduler.address)
 
-
-BACKEND = DaskBackend

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from ...base import ScaleoutEstimator
     from ...data import Dataset
 
-__all__ = ["ALGORITHMS", "BACKEND", "SparkBackend", "get_session"]
+__all__ = ["ALGORITHMS", "SparkBackend", "get_session"]
 
 ALGORITHMS: dict[type, Algorithm] = {
     LinearRegression: LinearRegressionAlgorithm(),
@@ -368,5 +368,3 @@ def _stop_other_session(master: str) -> None:
     if session is not None and session.sparkContext.master != master:
         session.stop()
 
-
-BACKEND = SparkBackend
