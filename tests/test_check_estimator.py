@@ -69,24 +69,13 @@ GAPS: dict[tuple[str, str], dict[str, str]] = {
 _SPARK_WEIGHTS = (
     "spark precision: sample_weight vs repeated rows differ by more than the check's rtol=1e-7"
 )
-_SPARK_TREE_WEIGHTS = (
-    "spark: MLlib places its bins on a sample of rows, so repeated rows (unlike weights) "
-    "move the bin edges and the tree"
-)
 PRECISION: dict[tuple[str, str], dict[str, str]] = {
-    ("LinearRegression", "spark"): {
-        "check_sample_weight_equivalence_on_dense_data": _SPARK_WEIGHTS
-        + " (normal equations: 7.9e-9 absolute on a prediction near 0)",
-    },
     ("LogisticRegression", "spark"): {
         "check_sample_weight_equivalence_on_dense_data": _SPARK_WEIGHTS
-        + " (L-BFGS at tol=1e-4: 1e-5 on predict_proba)",
-    },
-    ("DecisionTreeClassifier", "spark"): {
-        "check_sample_weight_equivalence_on_dense_data": _SPARK_TREE_WEIGHTS,
-    },
-    ("DecisionTreeRegressor", "spark"): {
-        "check_sample_weight_equivalence_on_dense_data": _SPARK_TREE_WEIGHTS,
+        + ": MLlib's L-BFGS (Breeze) stops on changes of the objective's value, so it"
+        " reaches the optimum to about sqrt(eps); measured: 1e-5 on predict_proba at"
+        " tol=1e-4, and still 4.4e-7 relative (2.3e-8 absolute) on decision_function at"
+        " tol=1e-12",
     },
 }
 

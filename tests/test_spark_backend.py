@@ -341,7 +341,6 @@ def test_pipeline_unsupported_steps(spark, data):
         (so.LogisticRegression(solver="liblinear"), "solver"),
         (so.LogisticRegression(l1_ratio=0.5), "l1_ratio"),
         (so.LogisticRegression(dual=True, solver="liblinear"), "solver"),
-        (so.LinearRegression(positive=True), "positive"),
         (so.KMeans(init=lambda X, k, random_state: X[:k]), "init"),
     ],
 )

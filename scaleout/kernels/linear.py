@@ -27,9 +27,9 @@ from scipy import optimize
 
 from ..exceptions import UnsupportedOnBackend
 from .passes import Passes
-from .scatter import chunk_scatter, merge, merge_uncentered, sorted_eigh
+from .scatter import Scatter, chunk_scatter, merge, merge_uncentered, sorted_eigh
 
-__all__ = ["check_linear_params", "fit_linear_regression"]
+__all__ = ["check_linear_params", "fit_linear_regression", "linear_solution"]
 
 
 def check_linear_params(params: dict[str, Any], *, backend: str = "dask") -> None:
@@ -72,7 +72,33 @@ def fit_linear_regression(
         label="scatter of [X | y]",
         combine=merge if center else merge_uncentered,
     )
-    p = passes.n_features
+    return linear_solution(stats, passes.n_features, params, backend=backend)
+
+
+def linear_solution(
+    stats: Scatter, n_features: int, params: dict[str, Any], *, backend: str = "dask"
+) -> dict[str, Any]:
+    """scikit-learn's LinearRegression attributes from the scatter of ``[X | y]``.
+
+    Parameters
+    ----------
+    stats : Scatter
+        The (weighted) scatter of ``[X | y]``: centred when ``fit_intercept``,
+        else ``Σ w z zᵀ`` (any engine may compute it).
+    n_features : int
+        Columns of ``X``.
+    params : dict
+        ``LinearRegression.get_params()``.
+    backend : str, default="dask"
+        The engine, named in warnings.
+
+    Returns
+    -------
+    dict
+        ``coef_``, ``intercept_``, ``rank_``, ``singular_`` as scikit-learn.
+    """
+    p = n_features
+    center = bool(params.get("fit_intercept", True))
     Sxx, sxy = stats.M[:p, :p], stats.M[:p, p]
     coef, rank = _solve_normal_equations(
         Sxx, sxy, stats.n, bool(params.get("positive")), backend

@@ -92,7 +92,6 @@ def tolerance(algorithm: str, engine: str) -> Tolerance:
 
 # (case id, engine) -> reason. Case ids are those of OPTION_CASES in test_options.py.
 GAPS: dict[tuple[str, str], str] = {
-    ("LinearRegression(positive=True)", "spark"): "MLlib's normal solver has no bounds",
     ("LogisticRegression(l1_ratio=1, solver='saga')", "dask"): "the kernel is L-BFGS: L2 only",
     ("LogisticRegression(solver='liblinear')", "dask"): "only lbfgs",
     ("LogisticRegression(solver='liblinear')", "spark"): "liblinear penalises the intercept",

@@ -269,11 +269,17 @@ def _from_driver(
     if y is not None:
         columns[TARGET] = pa.array(y.tolist() if y.dtype == object else y)
     if sample_weight is not None:
-        weights = np.broadcast_to(np.asarray(sample_weight, dtype=np.float64), (X.shape[0],))
-        if weights.shape[0] != X.shape[0]:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.ndim == 0:
+            weights = np.full(X.shape[0], float(weights))
+        if weights.shape != (X.shape[0],):
             raise DataError(
-                f"sample_weight has {weights.shape[0]} values, but X has {X.shape[0]} rows"
+                f"sample_weight.shape == {weights.shape}, expected ({X.shape[0]},): one weight "
+                "per row"
             )
+        if np.any(weights < 0):
+            row = int(np.flatnonzero(weights < 0)[0])
+            raise DataError(f"sample_weight must be non-negative; row {row} is {weights[row]}")
         columns[WEIGHT] = pa.array(np.ascontiguousarray(weights))
     sdf = create_frame(spark, pa.table(columns))
     features = [raw_column(j) for j in range(X.shape[1])]

@@ -35,24 +35,29 @@ solver                 'lbfgs', 'newton-cg', 'newton-cholesky', 'sag', 'saga' mi
 dual, warm_start       only False.
 =====================  ==============================================================
 
-LinearRegression → ``pyspark.ml.regression.LinearRegression``: ``solver="normal"``
-(the exact normal equations; "l-bfgs" above 4096 features, Spark's limit for
-"normal"), ``regParam=0``, ``standardization=False``, ``fitIntercept``.
-``positive=True`` is not supported.
+LinearRegression → one pass of MLlib's ``RowMatrix.computeGramianMatrix`` over
+``[X | y]`` (weighted), then the kernels' minimum-norm (or non-negative, for
+``positive=True``) solve, as the dask engine: scikit-learn's solution also for
+collinear, constant or wider-than-tall data. Above 4096 features (Spark's limit
+for its exact solver): ``pyspark.ml.regression.LinearRegression`` with
+``solver="l-bfgs"``, ``regParam=0``, ``standardization=False``, ``fitIntercept``.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ...kernels.linear import check_linear_params, linear_solution
 from .algorithm import Algorithm, training_iterations
 from .convert import LABEL, WEIGHT
 from .params import _check_class_weight, _unsupported
+from .stats import gramian_scatter
 
 if TYPE_CHECKING:
     from ...engines.base import FitTask
@@ -68,8 +73,10 @@ PARAMETER_TABLE: tuple[tuple[str, str, str], ...] = (
     ("LogisticRegression", "tol", "tol (relative objective change)"),
     ("LogisticRegression", "fit_intercept", "fitIntercept"),
     ("LogisticRegression", "class_weight", "weightCol (per-class weights)"),
-    ("LinearRegression", "(always)", "solver='normal', regParam=0, standardization=False"),
-    ("LinearRegression", "fit_intercept", "fitIntercept"),
+    ("LinearRegression", "(<= 4096 features)", "RowMatrix Gramian of [X | y], min-norm solve"),
+    ("LinearRegression", "positive", "non-negative least squares on the Gramian (<= 4096)"),
+    ("LinearRegression", "(> 4096 features)", "solver='l-bfgs', regParam=0, standardization=False"),
+    ("LinearRegression", "fit_intercept", "centre the Gramian / fitIntercept"),
 )
 
 NORMAL_SOLVER_MAX_FEATURES = 4096
@@ -83,10 +90,51 @@ def _weight_col(prepared: Prepared) -> dict[str, str]:
 
 
 class LinearRegressionAlgorithm(Algorithm):
-    """Ordinary least squares: MLlib's normal-equation solver, no penalty."""
+    """Ordinary least squares: one MLlib Gramian pass, then the kernels' minimum-norm solve.
+
+    Up to :data:`NORMAL_SOLVER_MAX_FEATURES` features, MLlib's
+    ``RowMatrix.computeGramianMatrix`` gives the weighted scatter of
+    ``[X | y]`` and :func:`~scaleout.kernels.linear.linear_solution` solves
+    it as the dask engine does: scikit-learn's minimum-norm solution for
+    collinear, constant or wider-than-tall data, ``positive=True`` by
+    non-negative least squares, ``rank_`` and ``singular_``. MLlib's own
+    normal solver picks another solution when the columns are dependent
+    (and zeroes constant columns). Wider data, and a PCA step's output in a
+    pipeline, use MLlib's ``LinearRegression`` (:meth:`stage`).
+    """
 
     label = "value"
     weights = True
+
+    def fit(
+        self,
+        spark: Any,
+        params: dict[str, Any],
+        prepared: Prepared,
+        frame: Any,
+        features: str,
+        n_features: int,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One Gramian pass over the raw columns and the target; the solve on the driver."""
+        if n_features > NORMAL_SOLVER_MAX_FEATURES:
+            if params.get("positive", False):
+                raise _unsupported(
+                    "LinearRegression",
+                    "positive",
+                    True,
+                    f"False for more than {NORMAL_SOLVER_MAX_FEATURES} features",
+                )
+            return super().fit(spark, params, prepared, frame, features, n_features)
+        start = time.perf_counter()
+        stats = gramian_scatter(
+            spark,
+            frame,
+            [*prepared.raw_columns, LABEL],
+            WEIGHT if prepared.has_weights else None,
+            center=bool(params.get("fit_intercept", True)),
+        )
+        state = linear_solution(stats, n_features, params, backend="spark")
+        return state, {"solver": "gramian", "mllib_seconds": time.perf_counter() - start}
 
     def stage(
         self, params: dict[str, Any], prepared: Prepared, features: str, n_features: int
@@ -112,8 +160,9 @@ class LinearRegressionAlgorithm(Algorithm):
         state["coef_"] = state["coef_"] * signs
 
     def check_task(self, task: FitTask) -> None:
-        """Raise :class:`~scaleout.exceptions.UnsupportedOnBackend` for ``positive=True``."""
-        _check_linear(task.name, task.params)
+        """Raise :class:`~scaleout.exceptions.UnsupportedOnBackend` for a ``positive``
+        that is not a bool."""
+        check_linear_params(task.params, backend="spark")
 
 
 class LogisticRegressionAlgorithm(Algorithm):
@@ -160,11 +209,6 @@ class LogisticRegressionAlgorithm(Algorithm):
 
 
 # ------------------------------------------------------------ LinearRegression
-def _check_linear(name: str, params: dict[str, Any]) -> None:
-    if params.get("positive", False):
-        raise _unsupported(name, "positive", params["positive"], "False")
-
-
 def linear_params(params: dict[str, Any], n_features: int) -> dict[str, Any]:
     """MLlib ``LinearRegression`` settings for scikit-learn's ``params``."""
     solver = "normal" if n_features <= NORMAL_SOLVER_MAX_FEATURES else "l-bfgs"

@@ -1,4 +1,4 @@
-"""Column moments of a Spark DataFrame in one MLlib pass (``RowMatrix`` Gramian)."""
+"""Column moments and scatter of a Spark DataFrame in one MLlib pass (``RowMatrix`` Gramian)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from ...exceptions import DataError
+from ...kernels.scatter import Scatter
 
-__all__ = ["gramian_moments", "old_vectors"]
+__all__ = ["gramian_moments", "gramian_scatter", "old_vectors"]
 
 
 def old_vectors(spark: Any, frame: Any, column: str) -> Any:
@@ -19,13 +20,76 @@ def old_vectors(spark: Any, frame: Any, column: str) -> Any:
     return utils.columnToOldVector(frame._jdf, column)
 
 
-def gramian_moments(spark: Any, frame: Any, columns: list[str]) -> tuple[np.ndarray, ...]:
-    """Means, covariance (``ddof=1``) and row count of ``columns``, in one pass.
+def gramian_scatter(
+    spark: Any, frame: Any, columns: list[str], weight: str | None = None, *, center: bool = True
+) -> Scatter:
+    """The (weighted) scatter of ``columns`` in one MLlib pass, as the kernels' :class:`Scatter`.
 
-    MLlib's ``RowMatrix.computeGramianMatrix`` of the rows ``[x - s, 1]``
-    holds ``sum((x - s)(x - s)^T)``, ``sum(x - s)`` and the row count. The
+    MLlib's ``RowMatrix.computeGramianMatrix`` of the rows
+    ``[√w (z - s), √w, 1]`` holds ``Σ w (z - s)(z - s)ᵀ``, ``Σ w (z - s)``,
+    ``Σ w`` and the row count (``w = 1`` without a ``weight`` column). The
     shift ``s`` is the first row (one more, one-row job), which keeps the
-    sums of squares from cancelling when the means are large.
+    sums of squares from cancelling when the means are large. Rows of zero
+    weight add nothing, exactly as removing them.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+    frame : pyspark.sql.DataFrame
+    columns : list of str
+        Float64 columns ``z``.
+    weight : str, optional
+        A column of non-negative row weights.
+    center : bool, default=True
+        Centre on the (weighted) means, as :func:`~scaleout.kernels.scatter.chunk_scatter`;
+        else ``M = Σ w z zᵀ`` and ``mean`` is zero.
+
+    Returns
+    -------
+    Scatter
+        ``n`` rows, ``mean``, ``M`` and ``weight = Σ w``.
+    """
+    from pyspark.ml.feature import VectorAssembler
+
+    first = frame.select(*columns).first()
+    if first is None:
+        p = len(columns)
+        return Scatter(0, np.zeros(p), np.zeros((p, p)), 0.0)
+    shift = np.array([float(v) for v in first], dtype=np.float64)
+    root = f"SQRT({weight})" if weight else "CAST(1.0 AS DOUBLE)"
+    shifted = [
+        f"{root} * ({c} - CAST('{float(s)!r}' AS DOUBLE)) AS __so_g{j}"
+        for j, (c, s) in enumerate(zip(columns, shift, strict=True))
+    ]
+    inputs = [f"__so_g{j}" for j in range(len(columns))]
+    rows = frame.selectExpr(*shifted, f"{root} AS __so_root", "CAST(1.0 AS DOUBLE) AS __so_one")
+    assembler = VectorAssembler(inputCols=[*inputs, "__so_root", "__so_one"], outputCol="__so_gv")
+    vectors = assembler.transform(rows)
+    jvm = spark.sparkContext._jvm
+    rdd = old_vectors(spark, vectors, "__so_gv")
+    gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
+    size = int(gram.numRows())
+    values = json.loads(str(jvm.org.apache.spark.ml.linalg.DenseVector(gram.toArray()).toString()))
+    full = np.asarray(values, dtype=np.float64).reshape(size, size, order="F")
+    p = len(columns)
+    shifted_scatter, shifted_sums = full[:p, :p], full[:p, p]
+    weight_sum, n_rows = float(full[p, p]), int(np.rint(full[p + 1, p + 1]))
+    if weight_sum <= 0:
+        return Scatter(n_rows, np.zeros(p), np.zeros((p, p)), 0.0)
+    mean_shifted = shifted_sums / weight_sum
+    if center:
+        M = shifted_scatter - weight_sum * np.outer(mean_shifted, mean_shifted)
+        mean = shift + mean_shifted
+    else:  # Σ w z zᵀ with z = (z - s) + s
+        cross = np.outer(shifted_sums, shift)
+        M = shifted_scatter + cross + cross.T + weight_sum * np.outer(shift, shift)
+        mean = np.zeros(p)
+    return Scatter(n_rows, mean, (M + M.T) / 2, weight_sum)
+
+
+def gramian_moments(spark: Any, frame: Any, columns: list[str]) -> tuple[np.ndarray, ...]:
+    """Means, covariance (``ddof=1``) and row count of ``columns``, in one pass
+    (:func:`gramian_scatter`).
 
     Returns
     -------
@@ -38,31 +102,9 @@ def gramian_moments(spark: Any, frame: Any, columns: list[str]) -> tuple[np.ndar
     DataError
         For fewer than two rows.
     """
-    from pyspark.ml.feature import VectorAssembler
-
-    first = frame.select(*columns).first()
-    if first is None:
+    scatter = gramian_scatter(spark, frame, columns)
+    if scatter.n == 0:
         raise DataError("found array with 0 sample(s): PCA needs at least 2 rows")
-    shift = np.array([float(v) for v in first], dtype=np.float64)
-    shifted = [
-        f"{c} - CAST('{float(s)!r}' AS DOUBLE) AS __so_g{j}"
-        for j, (c, s) in enumerate(zip(columns, shift, strict=True))
-    ]
-    inputs = [f"__so_g{j}" for j in range(len(columns))]
-    rows = frame.selectExpr(*shifted, "CAST(1.0 AS DOUBLE) AS __so_one")
-    vectors = VectorAssembler(inputCols=[*inputs, "__so_one"], outputCol="__so_gv").transform(rows)
-    jvm = spark.sparkContext._jvm
-    rdd = old_vectors(spark, vectors, "__so_gv")
-    gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
-    size = int(gram.numRows())
-    values = json.loads(str(jvm.org.apache.spark.ml.linalg.DenseVector(gram.toArray()).toString()))
-    full = np.asarray(values, dtype=np.float64).reshape(size, size, order="F")
-    p = len(columns)
-    n_rows = int(np.rint(full[p, p]))
-    if n_rows < 2:
-        raise DataError(f"found {n_rows} sample(s): PCA needs at least 2 rows")
-    sums = full[:p, p]
-    mean_shifted = sums / n_rows
-    covariance = (full[:p, :p] - n_rows * np.outer(mean_shifted, mean_shifted)) / (n_rows - 1)
-    covariance = (covariance + covariance.T) / 2
-    return shift + mean_shifted, covariance, n_rows
+    if scatter.n < 2:
+        raise DataError(f"found {scatter.n} sample(s): PCA needs at least 2 rows")
+    return scatter.mean, scatter.M / (scatter.n - 1), scatter.n

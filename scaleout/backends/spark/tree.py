@@ -112,6 +112,26 @@ class TreeAlgorithm(Algorithm):
             stage._set(pruneTree=False)
         return stage
 
+    def fit(
+        self,
+        spark: Any,
+        params: dict[str, Any],
+        prepared: Prepared,
+        frame: Any,
+        features: str,
+        n_features: int,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fit without the rows of zero weight.
+
+        MLlib places its candidate thresholds between the distinct values of
+        every row, weighted or not: a row of weight 0 would move them, so the
+        tree would differ from the one of the data without that row (which
+        scikit-learn's is).
+        """
+        if prepared.has_weights:
+            frame = frame.where(f"{WEIGHT} > 0")
+        return super().fit(spark, params, prepared, frame, features, n_features)
+
     def state(
         self, model: Any, params: dict[str, Any], prepared: Prepared, n_features: int
     ) -> dict[str, Any]:
