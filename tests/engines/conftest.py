@@ -112,13 +112,21 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
     Shipped with scikit-learn: ``iris``, ``wine``, ``breast_cancer``,
     ``diabetes``, ``digits`` (features standardised, so that every solver
     converges to the same optimum). Synthetic: ``regression``, ``binary``,
-    ``multiclass``, ``blobs`` (5,000 rows each).
+    ``multiclass``, ``blobs`` (5,000 rows each); ``collinear`` (2,000 x 12 of
+    rank 8: a repeated column, a sum of two, a constant) and ``wide`` (40 x 60),
+    where least squares has many solutions and scikit-learn's is the one of
+    minimum norm.
     """
     if name in SHIPPED:
         X, y = load_named(name)
         X = StandardScaler().fit_transform(X)
     elif name == "regression":
         X, y = skdatasets.make_regression(5000, 10, n_informative=6, noise=5.0, random_state=0)
+    elif name == "collinear":  # a column repeated, a sum of two, a constant: rank 8 of 12
+        X, y = skdatasets.make_regression(2000, 9, n_informative=6, noise=5.0, random_state=4)
+        X = np.column_stack([X, X[:, 0], X[:, 1] + X[:, 2], np.full(len(X), 3.0)])
+    elif name == "wide":  # more columns than rows: the minimum-norm solution
+        X, y = skdatasets.make_regression(40, 60, n_informative=20, noise=1.0, random_state=5)
     elif name == "binary":
         X, y = skdatasets.make_classification(
             5000, 10, n_informative=5, flip_y=0.05, random_state=1

@@ -127,7 +127,7 @@ CASES = (
         lambda e: so.LinearRegression(backend=e),
         linear_model.LinearRegression,
         check_linear,
-        ("diabetes", "regression"),
+        ("diabetes", "regression", "collinear", "wide"),
     ),
     Case(
         "LogisticRegression",

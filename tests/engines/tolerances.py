@@ -65,7 +65,7 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     # algorithm, engine -> targets
     ("LinearRegression", "sklearn"): Tolerance(coef_rel=_EXACT),
     ("LinearRegression", "dask"): Tolerance(coef_rel=1e-6),
-    ("LinearRegression", "spark"): Tolerance(coef_rel=1e-4),
+    ("LinearRegression", "spark"): Tolerance(coef_rel=1e-8),
     ("LinearRegression", ANY_ENGINE): Tolerance(coef_rel=1e-4),
     ("LogisticRegression", "sklearn"): Tolerance(coef_rel=_EXACT, agree=1.0),
     ("LogisticRegression", ANY_ENGINE): Tolerance(coef_rel=1e-3, agree=0.999),
