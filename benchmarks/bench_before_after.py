@@ -14,7 +14,7 @@ Usage::
     python benchmarks/bench_before_after.py [--before 4d21a69] [--rows 100000]
         [--pairs 5] [--engines sklearn,dask,spark]
 
-Writes ``benchmarks/results/before_after.json`` and ``.md``.
+Writes ``benchmarks/results/<name>.json`` and ``.md`` (``--name``, default ``before_after``).
 """
 
 from __future__ import annotations
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--engines", default="sklearn,dask,spark")
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS))
+    parser.add_argument(
+        "--name", default="before_after", help="results file stem in benchmarks/results/"
+    )
     args = parser.parse_args(argv)
     engines = args.engines.split(",")
     algorithms = args.algorithms.split(",")
@@ -187,7 +190,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "target": TARGET,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
-    (RESULTS / "before_after.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    (RESULTS / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = [
         f"# Fit time after vs before ({meta['before']} → {meta['after']})",
         "",
@@ -204,7 +207,7 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"{row['ours_s']:.3f} | {row['ratio']:.3f} | "
             f"{row['ratio_q1']:.2f}-{row['ratio_q3']:.2f} | {ok} |"
         )
-    (RESULTS / "before_after.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
