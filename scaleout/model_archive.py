@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -200,7 +201,7 @@ class ModelArchive:
         try:
             with self._open(name) as handle:
                 data = handle.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
             raise self.error(f"zip member {name!r} is corrupt: {exc}") from None
         if len(data) > limit:
             raise self.error(f"zip member {name!r} inflates past the limit of {limit} bytes")
@@ -266,7 +267,7 @@ class ModelArchive:
                 got = _read_into(handle, array)
                 if got != n_bytes or handle.read(1):
                     raise self.error(f"{where}: array {name!r} data is truncated or too long")
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
             raise self.error(f"{where}: array member {name!r} is corrupt: {exc}") from None
         array = array.reshape(shape, order="F" if fortran else "C")
         if not dtype.isnative:

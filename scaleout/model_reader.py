@@ -244,7 +244,7 @@ class ModelReader:
             raise self.fail(where, f"class labels must be unique, found {array.tolist()[:10]}")
         if kind == "U" and spec.kind in ("labels", "names"):
             array = array.astype(object)
-        return array
+        return np.ascontiguousarray(array) if spec.c_order else array
 
     def raw_array(self, raw: Any, where: str) -> np.ndarray:
         """The array an ``{"__array__": member}`` entry names (dtype and size checked)."""

@@ -46,12 +46,14 @@ class Array:
     ``kind``: ``"float"`` (float32 or float64), ``"int"`` (signed or unsigned,
     at most 64 bits), ``"labels"`` (class labels: bool, int, float or str;
     unique) or ``"names"`` (str). ``shape`` holds sizes or dimension names.
+    ``c_order``: made C-contiguous (compiled code that needs it reads it).
     """
 
     kind: str
     shape: tuple[int | str, ...]
     finite: bool = True
     minimum: float | None = None
+    c_order: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "KMeans": Schema(
         _with_common(
-            cluster_centers_=Array("float", ("n_clusters", "n_features")),
+            cluster_centers_=Array("float", ("n_clusters", "n_features"), c_order=True),
             inertia_=Float(minimum=0.0),
             n_iter_=Int(minimum=0),
         ),

@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 #: Methods the guarded loader calls on a loaded model, when it has them.
-METHODS = ("predict", "predict_proba", "decision_function", "transform", "apply", "score")
+METHODS = ("predict", "predict_proba", "decision_function", "transform", "apply")
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -101,7 +101,8 @@ def edit_json(
 _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-paths, x_path, methods = sys.argv[1].split("\n"), sys.argv[2], sys.argv[3].split(",")
+paths = open(sys.argv[1]).read().split("\n")
+x_path, methods = sys.argv[2], sys.argv[3].split(",")
 import scaleout as so
 from scaleout import exceptions
 ModelFileError = getattr(exceptions, "ModelFileError", exceptions.ModelFormatError)
@@ -121,6 +122,9 @@ for path in paths:
                 outputs[method] = [list(value.shape), str(value.dtype),
                                    value.ravel()[:2000].tolist() if value.dtype != object
                                    else [str(v) for v in value.ravel()[:2000]]]
+        if hasattr(model, "tree_"):  # walks every node, right children too
+            outputs["feature_importances_"] = [[len(model.feature_importances_)], "float64", []]
+            outputs["n_leaves"] = [[], "int", [int(model.get_n_leaves())]]
         result["outputs"] = outputs
     except ModelFileError as exc:
         result["outcome"] = "ModelFileError"
@@ -153,14 +157,9 @@ def load_guarded(
     np.save(x_path, X)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), *sys.path])}
     env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = "1"
-    args = [
-        sys.executable,
-        "-c",
-        _CHILD,
-        "\n".join(map(str, paths)),
-        str(x_path),
-        ",".join(methods),
-    ]
+    list_path = tmp_path / "paths-guard.txt"
+    list_path.write_text("\n".join(map(str, paths)))
+    args = [sys.executable, "-c", _CHILD, str(list_path), str(x_path), ",".join(methods)]
     timed_out = False
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
@@ -260,3 +259,26 @@ def zeros_bomb(name: str, shape: tuple[int, ...], *, declared_size: int | None =
         "crc": crc,
         "size": size if declared_size is None else declared_size,
     }
+
+
+def load_all_guarded(
+    paths: list[Path], X: np.ndarray, tmp_path: Path, *, timeout: float = 120
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Like :func:`load_guarded` for many files, restarting the child after a crash or hang.
+
+    Returns the results by path and the deaths (each with the file being loaded).
+    """
+    results: dict[str, dict[str, Any]] = {}
+    deaths: list[dict[str, Any]] = []
+    todo = [str(p) for p in paths]
+    while todo:
+        batch, fate = load_guarded(todo, X, tmp_path, timeout=timeout)
+        results.update((r["path"], r) for r in batch)
+        if fate["returncode"] == 0:
+            break
+        deaths.append(fate)
+        done = set(results) | {fate["unfinished"]}
+        if fate["unfinished"] is None:  # died before the first file: nothing to skip past
+            break
+        todo = [p for p in todo if p not in done]
+    return results, deaths
