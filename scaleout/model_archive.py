@@ -272,6 +272,14 @@ class ModelArchive:
         array = array.reshape(shape, order="F" if fortran else "C")
         if not dtype.isnative:
             array = array.astype(dtype.newbyteorder("="))
+        codes = (
+            np.ascontiguousarray(array).reshape(-1).view(np.uint32) if dtype.kind == "U" else None
+        )
+        if codes is not None and codes.size and codes.max() > 0x10FFFF:
+            # NumPy would fail with a SystemError turning these into Python strings
+            raise self.error(
+                f"{where}: array {name!r} holds a character code above U+10FFFF (not Unicode)"
+            )
         return array
 
     def _header(

@@ -126,7 +126,7 @@ class ModelReader:
             if attr in attributes:
                 values[attr] = self.attribute(spec, attributes[attr], dims, f"{where} {attr}")
         if schema.checks is not None:
-            problems = schema.checks(dims, params)
+            problems = schema.checks(dims, model.get_params(deep=False))
             if problems:
                 raise self.fail(where, "; ".join(problems))
         for attr, value in values.items():
@@ -140,7 +140,7 @@ class ModelReader:
             raise self.fail(where, f"params must be backend and verbose, found {_kind(params)}")
         if not isinstance(params.get("backend", "auto"), str):
             raise self.fail(where, f"backend must be a str, found {_kind(params['backend'])}")
-        if not isinstance(params.get("verbose", False), bool):
+        if not isinstance(params.get("verbose", False), int):  # bool, or an int as 0/1
             raise self.fail(where, f"verbose must be a bool, found {_kind(params['verbose'])}")
         steps = body.get("steps")
         if not isinstance(steps, list) or not 1 <= len(steps) <= _MAX_STEPS:

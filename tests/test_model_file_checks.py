@@ -236,6 +236,34 @@ def test_harmless_encodings_load_identically(files, tmp_path, iris):
     assert_array_equal(kmeans.predict(X), so.load(files["kmeans"]).predict(X))
 
 
+def test_characters_beyond_unicode_are_refused(tmp_path, iris):
+    X, y = iris
+    labels = np.array(["a", "b", "c"], dtype=object)[y]
+    path = so.LogisticRegression(max_iter=500).fit(X, labels).save(tmp_path / "s.scaleout")
+    members = read_members(path)
+    doc = json.loads(members["model.json"])
+    member = doc["model"]["attributes"]["classes_"]["__array__"]
+    data = bytearray(members[member])
+    data[-4:] = b"\xff\xff\xff\xff"  # numpy raised SystemError converting it to str
+    bad = write_members(tmp_path / "bad.scaleout", {**members, member: bytes(data)})
+    with pytest.raises(ModelFileError, match=r"classes_: array 'arrays/\d+\.npy' holds a "
+                       r"character code above U\+10FFFF"):  # fmt: skip
+        so.load(bad)
+
+
+def test_kmeans_default_n_clusters_is_checked(tmp_path, iris):
+    path = so.KMeans(n_init=1, random_state=0).fit(iris[0]).save(tmp_path / "k.scaleout")
+    no_params = edit_json(path, tmp_path / "np.scaleout", lambda d: d["model"].pop("params"))
+    assert so.load(no_params).cluster_centers_.shape == (8, 4)  # the default n_clusters=8
+
+    def three(doc):
+        doc["model"]["params"]["n_clusters"] = 3
+
+    with pytest.raises(ModelFileError, match="cluster_centers_ has 8 rows but the parameter "
+                       "n_clusters is 3"):  # fmt: skip
+        so.load(edit_json(path, tmp_path / "three.scaleout", three))
+
+
 def test_missing_file_is_a_model_file_error(tmp_path):
     with pytest.raises(ModelFileError, match=r"no model file at '.*absent.scaleout'"):
         so.load(tmp_path / "absent.scaleout")

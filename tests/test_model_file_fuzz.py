@@ -180,6 +180,14 @@ def _array_mutants(members: dict[str, bytes], rng: random.Random, n: int) -> lis
             [np.nan, np.inf, -np.inf, 1e308, -1e308, -0.0, -1.0, 1e-300]
         )
         put("value", name, array)
+    strs = [m for m in names if arrays[m].dtype.kind == "U" and arrays[m].size]
+    for _ in range(n if strs else 0):  # character codes: beyond Unicode, surrogates, NUL
+        name = rng.choice(strs)
+        data = bytearray(npy_bytes(arrays[name]))
+        at = 128 + 4 * rng.randrange(arrays[name].size * arrays[name].dtype.itemsize // 4)
+        code = rng.choice([0xFFFFFFFF, 0x110000, 0xD800, 0, 0x10FFFF])
+        data[at : at + 4] = code.to_bytes(4, "little")
+        put("value", name, bytes(data))
     for _ in range(n * 2):
         name = rng.choice(names)
         array = arrays[name]
