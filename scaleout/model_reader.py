@@ -25,7 +25,6 @@ from .model_tree import check_tree_nodes
 __all__ = ["ModelReader"]
 
 _MAX_STEPS = 1000
-_MAX_TEXT = 10_000
 
 
 def _node_dtypes() -> dict[str, np.dtype]:
@@ -333,11 +332,7 @@ class ModelReader:
     # ----------------------------------------------------------- plain values
     def plain(self, raw: Any, where: str) -> Any:
         """A parameter or fit statistic: JSON values, floats, tuples, dicts, arrays."""
-        if raw is None or isinstance(raw, (bool, int, float)):
-            return raw
-        if isinstance(raw, str):
-            if len(raw) > _MAX_TEXT:
-                raise self.fail(where, f"a string of {len(raw)} characters (limit {_MAX_TEXT})")
+        if raw is None or isinstance(raw, (bool, int, float, str)):  # sizes: max_json_bytes
             return raw
         if isinstance(raw, list):
             return [self.plain(v, where) for v in raw]
