@@ -52,6 +52,18 @@ class ModelFormatError(ScaleoutError, ValueError):
     unsupported format version."""
 
 
+class ModelFileError(ModelFormatError):
+    """A model file is refused by ``so.load``: unreadable, over a size or depth
+    limit, or holding an attribute or array that does not fit the estimator
+    (unknown name, wrong dtype or shape, an index out of range, a tree that is
+    not a tree).
+
+    The message names the file, the attribute or array and what was expected
+    against what was found. A :class:`ModelFormatError`, so code that catches
+    that keeps working.
+    """
+
+
 class NotFittedError(ScaleoutError, _SklearnNotFittedError):
     """A method that needs a fitted model was called before ``fit``.
 

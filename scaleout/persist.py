@@ -7,8 +7,11 @@ Format (``format_version`` 1), documented in ``docs/model-format.md``::
     │                     attributes, backend, fit stats, array references
     └── arrays/<n>.npy    every array, in NumPy's .npy format (never object dtype)
 
-Loading reads JSON and ``.npy`` with ``allow_pickle=False`` and builds only
-classes from scaleout's own whitelist, so an untrusted file cannot run code.
+Loading treats the file as untrusted input: it builds only registered
+scaleout classes, never unpickles, reads within size and depth limits
+(:mod:`scaleout.model_archive`) and checks every value against the class's
+schema (:mod:`scaleout.model_schema`, :mod:`scaleout.model_reader`) before any
+use, so a hostile or damaged file gives a ``ModelFileError``, never a crash.
 Saving writes a temporary file beside the target and renames it, so a crash
 never leaves a half-written model; an fsspec URL (``s3://...``) is written
 locally first and then uploaded (:mod:`scaleout.storage`).
@@ -25,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from ._sktree import build_tree, tree_arrays
-from .exceptions import ModelFormatError, ScaleoutError
+from ._sktree import tree_arrays
+from .exceptions import ModelFileError, ScaleoutError
+from .model_archive import ModelArchive, ModelFileLimits
+from .model_reader import ModelReader
 
 FORMAT_NAME = "scaleout-model"
 FORMAT_VERSION = 1
@@ -95,57 +100,6 @@ class _Writer:
             "nodes": {name: self.add_array(a) for name, a in arrays["nodes"].items()},
             "values": self.add_array(arrays["values"]),
         }
-
-
-class _Reader:
-    """Decodes JSON values written by :class:`_Writer`, reading arrays lazily."""
-
-    def __init__(self, archive: zipfile.ZipFile, path: str) -> None:
-        self.archive = archive
-        self.path = path
-
-    def array(self, entry: dict[str, Any]) -> np.ndarray:
-        member = entry["__array__"]
-        try:
-            with self.archive.open(member) as handle:
-                array = np.lib.format.read_array(io.BytesIO(handle.read()), allow_pickle=False)
-        except KeyError:
-            raise ModelFormatError(f"{self.path!r}: missing array member {member!r}") from None
-        except ValueError as exc:
-            raise ModelFormatError(
-                f"{self.path!r}: array {member!r} is unreadable: {exc}"
-            ) from None
-        return array.astype(object) if entry.get("dtype") == "object" else array
-
-    def decode(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if "__array__" in value:
-            return self.array(value)
-        if "__float__" in value:
-            return float(value["__float__"])
-        if "__tuple__" in value:
-            return tuple(self.decode(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {self.decode(k): self.decode(v) for k, v in value["__dict__"]}
-        if "__tree__" in value:
-            return self.tree(value["__tree__"])
-        raise ModelFormatError(f"{self.path!r}: unknown value encoding {sorted(value)}")
-
-    def tree(self, spec: dict[str, Any]) -> Any:
-        nodes = {name: self.array(entry) for name, entry in spec["nodes"].items()}
-        try:
-            return build_tree(
-                spec["n_features"],
-                self.array(spec["n_classes"]),
-                nodes,
-                self.array(spec["values"]),
-                spec["max_depth"],
-            )
-        except ValueError as exc:
-            raise ModelFormatError(f"{self.path!r}: invalid tree: {exc}") from None
 
 
 def _describe(model: Any, writer: _Writer) -> dict[str, Any]:
@@ -237,43 +191,18 @@ def save(
     return path
 
 
-def _build(body: dict[str, Any], reader: _Reader) -> Any:
-    classes = _estimator_classes()
-    name = body.get("class")
-    if name not in classes:
-        raise ModelFormatError(
-            f"{reader.path!r}: unknown model class {name!r}; expected one of {sorted(classes)}"
-        )
-    cls = classes[name]
-    if name == "Pipeline":
-        steps = [(step["name"], _build(step["estimator"], reader)) for step in body["steps"]]
-        model = cls(steps, **body.get("params", {}))
-    else:
-        params = {k: reader.decode(v) for k, v in body.get("params", {}).items()}
-        try:
-            model = cls(**params)
-            model._validate_params()
-        except (TypeError, ValueError) as exc:
-            raise ModelFormatError(
-                f"{reader.path!r}: invalid parameters for {name}: {exc}"
-            ) from None
-        attributes = body.get("attributes", {})
-        missing = [a for a in (*cls._required_attrs, "n_features_in_") if a not in attributes]
-        if missing:
-            raise ModelFormatError(
-                f"{reader.path!r}: {name} is missing fitted attributes {missing}"
-            )
-        for attr, value in attributes.items():
-            setattr(model, attr, reader.decode(value))
-    if "backend_" in body:
-        model.backend_ = body["backend_"]
-        model.fit_stats_ = reader.decode(body.get("fit_stats_", {}))
-    return model
-
-
-
-def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None = None) -> Any:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    storage_options: dict[str, Any] | None = None,
+    limits: ModelFileLimits | None = None,
+) -> Any:
     """Load a model saved by :func:`save`; needs no engine but NumPy/scikit-learn.
+
+    The file is untrusted input: its size, its zip members, the depth of its
+    JSON and every array (dtype, shape, values, a tree's structure) are
+    checked against the estimator's schema before any of it is used (see
+    ``docs/model-format.md``).
 
     Parameters
     ----------
@@ -282,6 +211,10 @@ def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None
         (``s3://bucket/models/m.scaleout``; read whole into memory).
     storage_options : dict, optional
         Passed to the fsspec filesystem of a URL.
+    limits : ModelFileLimits, optional
+        Bounds on decompressed sizes, array elements and JSON depth; the
+        defaults (:class:`~scaleout.model_archive.ModelFileLimits`) hold real
+        models and refuse decompression bombs.
 
     Returns
     -------
@@ -290,48 +223,41 @@ def load(path: str | os.PathLike[str], *, storage_options: dict[str, Any] | None
 
     Raises
     ------
-    ModelFormatError
-        For a file that is not a scaleout model, is corrupt, or has a format
-        version this scaleout does not read.
+    ModelFileError
+        For a file that is missing, not a scaleout model, corrupt, over a
+        limit, of a format version this scaleout does not read, or holding
+        anything that does not fit the estimator's schema. The message names
+        the file, the attribute or array and what is wrong. A subclass of
+        :class:`~scaleout.exceptions.ModelFormatError`.
     """
     from .storage import is_url, local_path, read_bytes
 
     path = os.fspath(path)
+    limits = limits or ModelFileLimits()
     source: Any = local_path(path)
     if is_url(path):
         try:
-            source = io.BytesIO(read_bytes(path, storage_options))
+            data = read_bytes(path, storage_options)
         except FileNotFoundError:
-            raise ModelFormatError(f"no model file at {path!r}") from None
+            raise ModelFileError(f"no model file at {path!r}") from None
+        source, size = io.BytesIO(data), len(data)
     elif not os.path.isfile(source):
-        raise ModelFormatError(f"no model file at {path!r}")
-    try:
-        archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ModelFormatError(
-            f"{path!r} is not a scaleout model file (not a zip archive: {exc})"
-        ) from None
-    with archive:
-        try:
-            document = json.loads(archive.read("model.json"))
-        except KeyError:
-            raise ModelFormatError(
-                f"{path!r} is not a scaleout model file (no model.json)"
-            ) from None
-        except (ValueError, zipfile.BadZipFile) as exc:
-            raise ModelFormatError(f"{path!r}: model.json is corrupt: {exc}") from None
+        raise ModelFileError(f"no model file at {path!r}")
+    else:
+        size = os.path.getsize(source)
+    with ModelArchive(source, path, size, limits) as archive:
+        document = archive.document()
         if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-            raise ModelFormatError(
-                f"{path!r} is not a scaleout model file (format is not {FORMAT_NAME!r})"
-            )
+            raise archive.error(f"is not a scaleout model file (format is not {FORMAT_NAME!r})")
         version = document.get("format_version")
         if version != FORMAT_VERSION:
-            raise ModelFormatError(
-                f"{path!r} has format_version {version!r}; this scaleout reads version "
+            raise archive.error(
+                f"has format_version {version!r:.40}; this scaleout reads version "
                 f"{FORMAT_VERSION}. Use the scaleout version that wrote it "
-                f"({document.get('scaleout_version', 'unknown')})."
+                f"({str(document.get('scaleout_version', 'unknown'))[:40]})."
             )
-        try:
-            return _build(document["model"], _Reader(archive, path))
-        except (KeyError, TypeError, zipfile.BadZipFile) as exc:
-            raise ModelFormatError(f"{path!r}: model description is corrupt: {exc!r}") from None
+        unknown = sorted(set(document) - {"format", "format_version", "scaleout_version", "model"})
+        if unknown:
+            raise archive.error(f"model.json has unknown keys {unknown}")
+        model, _, _ = ModelReader(archive, _estimator_classes()).build(document.get("model"))
+        return model

@@ -1,0 +1,196 @@
+"""What a saved model of each registered estimator may hold: the schema ``so.load`` checks.
+
+One :class:`Schema` per registered estimator class (a test checks that every
+class of :func:`scaleout.registry.estimator_classes` has one and that it names
+exactly the attributes the class saves). A schema lists every attribute a file
+may have, with its type, dtype and shape; shapes are written with named
+dimensions (``"n_features"``, ``"n_classes"``, ...) that must agree across all
+attributes of the model (and with ``n_features_in_``), and ``checks`` add the
+relations a shape cannot say (e.g. a binary LogisticRegression has one
+coefficient row). Anything a schema does not name is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["SCHEMAS", "Array", "Float", "Int", "Schema", "Tree", "schema_of"]
+
+
+@dataclass(frozen=True)
+class Int:
+    """A JSON integer (not a boolean) in ``[minimum, maximum]``.
+
+    ``maximum`` may name a dimension; ``dim`` names the dimension the value is.
+    """
+
+    minimum: int = 0
+    maximum: int | str | None = None
+    dim: str | None = None
+
+
+@dataclass(frozen=True)
+class Float:
+    """A JSON number (or an encoded non-finite float when ``finite`` is False)."""
+
+    finite: bool = True
+    minimum: float | None = None
+
+
+@dataclass(frozen=True)
+class Array:
+    """An array member.
+
+    ``kind``: ``"float"`` (float32 or float64), ``"int"`` (signed or unsigned,
+    at most 64 bits), ``"labels"`` (class labels: bool, int, float or str;
+    unique) or ``"names"`` (str). ``shape`` holds sizes or dimension names.
+    ``c_order``: made C-contiguous (compiled code that needs it reads it).
+    """
+
+    kind: str
+    shape: tuple[int | str, ...]
+    finite: bool = True
+    minimum: float | None = None
+    c_order: bool = False
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A scikit-learn ``Tree`` (see :mod:`scaleout.model_tree`)."""
+
+    classifier: bool
+
+
+Spec = Int | Float | Array | Tree
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The attributes a saved model of one class may hold.
+
+    Parameters
+    ----------
+    attributes : mapping of str to spec
+        Every attribute a file may hold, checked in this order (so a
+        dimension is bound by the first attribute that has it).
+    checks : callable, optional
+        ``checks(dims, params)`` returns a list of problems (strings) with the
+        relations between dimensions and parameters.
+    output_width : str, optional
+        The dimension that is the width of ``transform``'s output (a pipeline
+        step's output must be the next step's ``n_features``).
+    composite : bool
+        A pipeline: its steps are models, checked each by their schema.
+    """
+
+    attributes: Mapping[str, Spec] = field(default_factory=dict)
+    checks: Callable[[dict[str, int], dict[str, Any]], list[str]] | None = None
+    output_width: str | None = None
+    composite: bool = False
+
+
+_COMMON: dict[str, Spec] = {
+    "n_features_in_": Int(minimum=1, dim="n_features"),
+    "feature_names_in_": Array("names", ("n_features",)),
+}
+
+
+def _with_common(**attributes: Spec) -> dict[str, Spec]:
+    return {**_COMMON, **attributes}
+
+
+def _linear_checks(dims: dict[str, int], params: dict[str, Any]) -> list[str]:
+    if dims.get("n_singular", 0) > dims["n_features"]:
+        return [f"singular_ has {dims['n_singular']} values for {dims['n_features']} features"]
+    return []
+
+
+def _logistic_checks(dims: dict[str, int], params: dict[str, Any]) -> list[str]:
+    n_classes, rows = dims["n_classes"], dims["n_rows"]
+    if n_classes < 2:
+        return [f"classes_ has {n_classes} class; LogisticRegression needs at least 2"]
+    expected = 1 if n_classes == 2 else n_classes
+    if rows != expected:
+        return [
+            f"coef_ and intercept_ have {rows} rows for {n_classes} classes; expected {expected}"
+        ]
+    return []
+
+
+def _kmeans_checks(dims: dict[str, int], params: dict[str, Any]) -> list[str]:
+    if dims["n_clusters"] != params.get("n_clusters"):
+        return [
+            f"cluster_centers_ has {dims['n_clusters']} rows but the parameter n_clusters is "
+            f"{params.get('n_clusters')!r}"
+        ]
+    return []
+
+
+SCHEMAS: dict[str, Schema] = {
+    "LinearRegression": Schema(
+        _with_common(
+            coef_=Array("float", ("n_features",)),
+            intercept_=Float(),
+            rank_=Int(maximum="n_features"),
+            # sqrt of the eigenvalues of X'X: NaN for a tiny negative one; unused by predict
+            singular_=Array("float", ("n_singular",), finite=False),
+        ),
+        checks=_linear_checks,
+    ),
+    "LogisticRegression": Schema(
+        _with_common(
+            classes_=Array("labels", ("n_classes",)),
+            coef_=Array("float", ("n_rows", "n_features")),
+            intercept_=Array("float", ("n_rows",)),
+            n_iter_=Array("int", (1,), minimum=0),
+        ),
+        checks=_logistic_checks,
+    ),
+    "DecisionTreeClassifier": Schema(
+        _with_common(
+            classes_=Array("labels", ("n_classes",)),
+            n_classes_=Int(minimum=1, dim="n_classes"),
+            n_outputs_=Int(minimum=1, maximum=1),
+            max_features_=Int(minimum=1, maximum="n_features"),
+            tree_=Tree(classifier=True),
+        ),
+    ),
+    "DecisionTreeRegressor": Schema(
+        _with_common(
+            n_outputs_=Int(minimum=1, maximum=1),
+            max_features_=Int(minimum=1, maximum="n_features"),
+            tree_=Tree(classifier=False),
+        ),
+    ),
+    "KMeans": Schema(
+        _with_common(
+            cluster_centers_=Array("float", ("n_clusters", "n_features"), c_order=True),
+            inertia_=Float(minimum=0.0),
+            n_iter_=Int(minimum=0),
+        ),
+        checks=_kmeans_checks,
+        output_width="n_clusters",
+    ),
+    "PCA": Schema(
+        _with_common(
+            n_components_=Int(minimum=0, maximum="n_features", dim="n_components"),
+            components_=Array("float", ("n_components", "n_features")),
+            explained_variance_=Array("float", ("n_components",)),
+            # NaN for constant data (0 / 0); unused by transform
+            explained_variance_ratio_=Array("float", ("n_components",), finite=False),
+            singular_values_=Array("float", ("n_components",)),
+            mean_=Array("float", ("n_features",)),
+            n_samples_=Int(minimum=1),
+            noise_variance_=Float(),
+        ),
+        output_width="n_components",
+    ),
+    "Pipeline": Schema(composite=True),
+}
+
+
+def schema_of(name: str) -> Schema | None:
+    """The schema of the estimator class called ``name``, or None."""
+    return SCHEMAS.get(name)
