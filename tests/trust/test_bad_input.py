@@ -269,6 +269,11 @@ CASES: list[Case] = [
     Case("schema_drift_missing_column", lambda c: logreg(c).fit(so.read_parquet(drift_files(
         c, table(a=X[30:, 0], y=Y[30:])), target="y")),
          DataError, r"different schema.*no column 'b'"),
+    Case("duplicate_column_in_second_file", lambda c: logreg(c).fit(so.read_parquet(
+        drift_files(c, pa.Table.from_arrays(
+            [pa.array(X[30:, 0]), pa.array(X[30:, 1]), pa.array(X[30:, 2]), pa.array(Y[30:])],
+            names=["a", "b", "b", "y"])), target="y")),
+         DataError, r"duplicate column name in file .*part-1\.parquet.*'b' \(2 times\)"),
     Case("supervised_without_target", lambda c: logreg(c).fit(so.read_parquet(
         c.parquet(good_table()))), DataError, r"requires y"),
     Case("y_with_dataset", lambda c: logreg(c).fit(so.read_parquet(
@@ -381,7 +386,7 @@ def test_bad_input(engine: str, case: Case, ctx: Ctx) -> None:
 
 #: The README's count: bad inputs tried on each built-in engine (a plug-in runs the
 #: shared ones, all but the engine-specific rows).
-MIN_CASES_PER_ENGINE = 70
+MIN_CASES_PER_ENGINE = 71
 
 
 def test_table_size() -> None:
