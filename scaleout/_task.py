@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 from sklearn.multiclass import check_classification_targets
 
+from .data.labels import check_label_types
 from .exceptions import DataError
 
 __all__ = ["FitTask", "check_classification_target"]
 
 
-def check_classification_target(name: str, y: Any) -> None:
+def check_classification_target(name: str, y: Any, target: str = "y") -> None:
     """Check a classifier's target, or the classes read from it, before the fit.
 
     Parameters
@@ -34,14 +35,18 @@ def check_classification_target(name: str, y: Any) -> None:
     y : array-like
         The target, or its distinct values (an engine that reads the classes
         in a first pass passes those).
+    target : str, default "y"
+        The target's name (its column), for the message.
 
     Raises
     ------
     DataError
-        For a continuous target, a target scikit-learn would not accept as
+        For labels that mix numbers and strings (naming the target and the
+        types found), a continuous target, a target scikit-learn would not accept as
         classes, or fewer than two classes.
     """
     y = np.asarray(y)
+    check_label_types(y, name=target, row_offset=None)
     if y.dtype.kind == "f" and np.any(y != y.astype(np.int64)):
         raise DataError(
             f"{name}: Unknown label type: continuous. Maybe you are trying to fit a "

@@ -20,7 +20,7 @@ from ._task import FitTask
 from .data import Dataset, check_features
 from .engines import claiming_backend, get_backend, wrap_input
 from .engines.resolve import resolve_backend
-from .exceptions import DataError, NotFittedError
+from .exceptions import DataError, InvalidParameterError, NotFittedError
 from .kernels import Kernel
 
 _PASSTHROUGH_ATTRS = ("n_features_in_",)
@@ -58,7 +58,7 @@ def _feature_name_mismatch(fitted: np.ndarray, given: np.ndarray) -> str | None:
 
 
 def _check_sample_weight(sample_weight: Any) -> Any:
-    """Reject non-finite and all-zero sample weights (engines then skip that scan)."""
+    """Reject non-finite, negative and all-zero sample weights (engines then skip that scan)."""
     if sample_weight is None or np.isscalar(sample_weight):
         return sample_weight
     weights = np.asarray(sample_weight, dtype=np.float64)
@@ -69,9 +69,25 @@ def _check_sample_weight(sample_weight: Any) -> Any:
         raise DataError(
             f"sample_weight contains NaN or infinity: row {bad[0]} is {weights[bad[0]]}."
         )
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:  # dask and Spark refuse them; so, on every engine, before the fit
+        raise DataError(
+            f"sample_weight must be non-negative; row {negative[0]} is {weights[negative[0]]}"
+        )
     if weights.size and not weights.any():  # as scikit-learn, on every engine
         raise DataError("Sample weights must contain at least one non-zero number.")
     return weights
+
+
+def _check_weight_count(weights: Any, dataset: Dataset) -> None:
+    """One weight per row, on every engine, before any fitting (same words as the engines)."""
+    if weights is None or np.isscalar(weights):
+        return
+    n_rows = dataset.n_rows  # None when unknown without reading (CSV): the engine checks
+    if n_rows is not None and weights.shape != (n_rows,):
+        raise DataError(
+            f"sample_weight.shape == {weights.shape}, expected ({n_rows},): one weight per row"
+        )
 
 
 class ScaleoutEstimator(BaseEstimator):
@@ -118,6 +134,7 @@ class ScaleoutEstimator(BaseEstimator):
         self._validate_params()
         sample_weight = _check_sample_weight(sample_weight)
         dataset = self._as_fit_dataset(X, y)
+        _check_weight_count(sample_weight, dataset)
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
         task = FitTask.of(self)
@@ -141,6 +158,22 @@ class ScaleoutEstimator(BaseEstimator):
                 "Pass y, or a Dataset read with target='<column>'."
             )
         return wrap_input(X, y)
+
+    def set_params(self, **params: Any) -> ScaleoutEstimator:
+        """Set parameters (scikit-learn's ``set_params``).
+
+        Raises
+        ------
+        InvalidParameterError
+            For a name the estimator does not have (listing the valid ones);
+            also a ``ValueError``, as scikit-learn raises.
+        """
+        try:
+            return super().set_params(**params)
+        except ValueError as exc:
+            if isinstance(exc, InvalidParameterError):
+                raise
+            raise InvalidParameterError(str(exc)) from None
 
     def _validate_params(self) -> None:
         name = type(self).__name__

@@ -8,7 +8,10 @@ fsspec URL (``s3://`` needs ``s3fs``: ``pip install 'scaleout[emr]'``).
 Writes are atomic-ish, readers never see half a file:
 
 * a local path is written to a temporary file beside the target, then
-  renamed over it (``os.replace``);
+  given the user's normal permissions (``0o666 & ~umask``) and renamed over
+  it (``os.replace``). The temporary's name holds the writer's host and pid
+  (:mod:`scaleout._tempfiles`): concurrent writers never share one, and the
+  next write in the directory removes those a killed process left;
 * a URL is written to a local temporary file first, then uploaded. On object
   stores whose uploads become visible only once complete (S3, including
   multipart uploads; GCS; Azure; fsspec's ``memory://``) that is one upload
@@ -32,10 +35,12 @@ from typing import Any
 import fsspec
 import fsspec.implementations.local
 
+from ._tempfiles import apply_umask, make_temp_file
 from .exceptions import StorageError
 
 __all__ = [
     "ATOMIC_UPLOAD_PROTOCOLS",
+    "check_writable",
     "exists",
     "filesystem",
     "is_url",
@@ -149,18 +154,59 @@ def local_output(
     """
     text = local_path(path)
     remote = filesystem(text, storage_options) if is_url(text) else None
-    directory = None if remote else os.path.dirname(os.path.abspath(text))
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(handle)
+    if remote is None:
+        check_writable(text)
+    directory = tempfile.gettempdir() if remote else os.path.dirname(os.path.abspath(text))
+    with storage_errors("writing", text):
+        tmp = make_temp_file(directory, suffix)
     try:
         yield tmp
         if remote is None:
-            os.replace(tmp, text)
+            apply_umask(tmp)
+            with storage_errors("writing", text):
+                os.replace(tmp, text)
         else:
             _upload(tmp, text, *remote)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def check_writable(
+    path: str | os.PathLike[str], storage_options: dict[str, Any] | None = None
+) -> None:
+    """Check, before any work, that a file can be written at ``path``.
+
+    A local path needs an existing directory this user may write to, and must
+    not name a directory. For a URL only what is cheap is checked: that its
+    filesystem (e.g. ``s3fs``) is available; the bucket is seen at the upload.
+
+    Raises
+    ------
+    StorageError
+        Naming the path and the reason.
+    """
+    text = local_path(path)
+    if is_url(text):
+        filesystem(text, storage_options)
+        return
+    if not text:
+        raise StorageError("cannot write '': the output path is empty")
+    target = os.path.abspath(text)
+    directory = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise StorageError(f"cannot write {text!r}: it is a directory; give a file name")
+    if not os.path.isdir(directory):
+        reason = "is not a directory" if os.path.exists(directory) else "does not exist"
+        raise StorageError(f"cannot write {text!r}: the directory {directory!r} {reason}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StorageError(
+            f"cannot write {text!r}: no permission to create files in {directory!r}"
+        )
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        # os.replace would succeed (the directory is writable), but the user
+        # marked the file read-only: respect that, as open(path, "w") would.
+        raise StorageError(f"cannot write {text!r}: the file is read-only")
 
 
 def write_text(

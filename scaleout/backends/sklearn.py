@@ -12,12 +12,23 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sklearn
 
 from ..engines.base import Backend, FitResult, FitTask, in_memory_stats
+from ..exceptions import DataError, ScaleoutError
 
 if TYPE_CHECKING:
     from ..data import Dataset
+
+
+def _check_weight_shape(sample_weight: Any, n_rows: int) -> None:
+    """One weight per row, as the other engines require (same message)."""
+    if sample_weight is None or np.isscalar(sample_weight):
+        return
+    shape = np.shape(sample_weight)
+    if shape != (n_rows,):
+        raise DataError(f"sample_weight.shape == {shape}, expected ({n_rows},): one weight per row")
 
 
 class SklearnBackend(Backend):
@@ -39,13 +50,20 @@ class SklearnBackend(Backend):
         loaded = time.perf_counter()
         if task.supervised:
             task.check_target(y)
+        _check_weight_shape(sample_weight, X.shape[0])
         model = task.sklearn_class(**task.sklearn_params())
         fit_args = (X, y) if task.supervised else (X,)
         fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         # The dataset already checked X and y for NaN/inf, with better messages:
         # scikit-learn need not scan them again.
         with sklearn.config_context(assume_finite=True):
-            model.fit(*fit_args, **fit_kwargs)
+            try:
+                model.fit(*fit_args, **fit_kwargs)
+            except ValueError as exc:  # what scikit-learn refuses in the data (the
+                # parameters were checked before): a scaleout error, not a raw traceback
+                if isinstance(exc, ScaleoutError):
+                    raise
+                raise DataError(f"{task.name}: {exc}") from exc
         done = time.perf_counter()
         state = {name: getattr(model, name) for name in task.fitted_attrs if hasattr(model, name)}
         return FitResult(state, in_memory_stats(X.shape[0], start, loaded, done))

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from .._cli_args import parse_params
 from .._version import __version__
-from ..exceptions import ScaleoutError
 from . import bench, cluster, demo, emr, fit, jobs
+from ._errors import run_reporting_errors
 from .fit import algorithm_names
 
 __all__ = ["algorithm_names", "build_parser", "main", "parse", "parse_params"]
@@ -70,11 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The command's exit code; 2 with a one-line ``scaleout: error: ...`` on bad input.
+        The command's exit code: 0 on success; 2 with one line
+        ``scaleout: error: <message>`` for a scaleout error (bad input, an
+        output that cannot be written, ...); 1 with one line
+        ``scaleout: internal error: ...`` naming the file that holds the full
+        traceback for any other exception; 130 on Ctrl-C and 143 on SIGTERM,
+        after the temporary files of the run are removed (see :mod:`._errors`).
     """
-    args = parse(build_parser(), None if argv is None else list(argv))
-    try:
-        return args.func(args)
-    except ScaleoutError as exc:
-        print(f"scaleout: error: {exc}", file=sys.stderr)
-        return 2
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse(build_parser(), argv)
+    return run_reporting_errors(lambda: args.func(args), argv)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any
 
 from .._cli_args import parse_params, split_names
@@ -52,6 +51,9 @@ def _data(args: argparse.Namespace) -> str | list[str]:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    from ..storage import check_writable
+
+    check_writable(args.output)  # before the fit, not after it
     data = read_data(_data(args), args.target, args.features)
     model = _build(args).fit(data)
     model.save(args.output)
@@ -73,7 +75,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
 
     from ..persist import load
+    from ..storage import check_writable, local_output
 
+    if args.output is not None:
+        check_writable(args.output)
     model = load(args.model)
     data = read_data(_data(args), None, args.features)
     method = "transform" if not hasattr(model, "predict") else "predict"
@@ -84,12 +89,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output is None:
         print(table.to_pandas().to_string(max_rows=20))
         return 0
-    tmp = args.output + ".tmp"
-    if args.output.endswith(".csv"):
-        pacsv.write_csv(table, tmp)
-    else:
-        pq.write_table(table, tmp)
-    os.replace(tmp, args.output)
+    csv = args.output.endswith(".csv")
+    # a temporary file of its own, renamed over the output: concurrent runs writing the
+    # same output never mix, and a killed run leaves no half file (see storage.local_output)
+    with local_output(args.output, suffix=".csv" if csv else ".parquet") as tmp:
+        if csv:
+            pacsv.write_csv(table, tmp)
+        else:
+            pq.write_table(table, tmp)
     print(f"wrote {len(result)} predictions to {args.output}")
     return 0
 

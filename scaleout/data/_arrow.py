@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..exceptions import DataError, NonNumericDataError
+from .columns import check_unique_columns
 from .validate import SourceLike, check_features, check_target
 
 __all__ = [
@@ -96,7 +97,8 @@ def select_names(
     ------
     DataError
         For a missing target or feature column (listing the available
-        columns), a target also listed as a feature, duplicate or no features.
+        columns), a target also listed as a feature, duplicate or no features,
+        or a column name that the source has twice (:func:`check_unique_columns`).
     """
     names = list(names)
     if target is not None:
@@ -133,6 +135,7 @@ def select_names(
             f"Found array with 0 feature(s) in {where}: no feature columns besides the "
             f"target {target!r}"
         )
+    check_unique_columns(names, where=where, used=[*selected, target])
     return selected
 
 

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from ..exceptions import DataError
+from .columns import check_unique_columns
 from .dataset import Dataset, InMemoryDataset
 from .open import open_path
 from .validate import is_sparse
@@ -99,6 +100,7 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
                 f"y is a string ({y!r}), which names a target column, but X is a "
                 f"{type(X).__name__}, not a DataFrame or a file path; pass the target values"
             )
+        check_unique_columns(list(columns), where="the DataFrame")
         if y not in columns:
             raise DataError(
                 f"target column {y!r} not found in the DataFrame; available columns: "

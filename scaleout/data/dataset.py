@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..exceptions import DataError
+from .columns import check_unique_columns
 from .validate import check_features, check_target
 
 __all__ = ["Batch", "Dataset", "InMemoryDataset"]
@@ -318,6 +319,8 @@ class InMemoryDataset(Dataset):
     def __init__(self, X: Any, y: Any = None, *, target_name: str | None = None) -> None:
         self._kind = _describe_input(X)
         columns = getattr(X, "columns", None)
+        if columns is not None:
+            check_unique_columns(list(columns), where=f"the {self._kind}")
         names: list[str] | None = None
         if columns is not None and len(columns) and all(isinstance(c, str) for c in columns):
             names = list(columns)

@@ -26,6 +26,7 @@ from ._arrow import (
     target_to_numpy,
 )
 from ._fs import FileList, Source, resolve_files
+from .columns import check_unique_columns
 from .dataset import Batch, Dataset, check_batch_rows, rebatch
 from .validate import check_features, check_target
 
@@ -129,6 +130,7 @@ class ParquetDataset(Dataset):
     def _check_same_columns(
         self, first: pa.Schema, first_file: str, schema: pa.Schema, where: str
     ) -> None:
+        check_unique_columns(schema.names, where=where, used=self._columns)
         for name in self._columns:
             if schema.get_field_index(name) < 0:
                 raise DataError(

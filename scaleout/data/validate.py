@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import DataError, NonNumericDataError
+from .labels import check_label_types
 
 __all__ = ["SourceLike", "check_features", "check_target"]
 
@@ -462,6 +463,7 @@ def check_target(
                 f"{_target_label(name)}row {row}{_describe_location(source, row)}; "
                 f"{missing.size} missing in total. Drop those rows or fill in the labels."
             )
+        check_label_types(y, name=name, row_offset=row_offset)
     elif kind not in "biufOUSa":
         raise DataError(f"y has unsupported dtype {y.dtype}.")
     return y

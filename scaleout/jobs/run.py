@@ -17,10 +17,11 @@ from .spec import JobSpec
 
 
 def _check_outputs(spec: JobSpec) -> None:
-    """Fail before fitting when an output URL's filesystem is unavailable (e.g. no s3fs)."""
+    """Fail before fitting when an output cannot be written: a missing or read-only
+    local directory, or an output URL whose filesystem is unavailable (e.g. no s3fs)."""
     for path in (spec.output, spec.metrics):
-        if path and storage.is_url(path):
-            storage.filesystem(path, spec.storage_options)
+        if path:
+            storage.check_writable(path, spec.storage_options)
 
 
 def read_input(spec: JobSpec) -> Any:

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
+from ..exceptions import DataError
+
 __all__ = ["class_weights"]
 
 
@@ -22,10 +24,19 @@ def class_weights(rule: Any, classes: np.ndarray, counts: np.ndarray) -> np.ndar
     -------
     ndarray of shape (n_classes,) or None
         None when ``rule`` is None.
+
+    Raises
+    ------
+    DataError
+        When scikit-learn refuses the rule for these classes (a dict naming a
+        class the target does not have).
     """
     if rule is None:
         return None
-    return np.asarray(
-        compute_class_weight(rule, classes=classes, y=classes, sample_weight=counts.astype(float)),
-        dtype=np.float64,
-    )
+    try:
+        weights = compute_class_weight(
+            rule, classes=classes, y=classes, sample_weight=counts.astype(float)
+        )
+    except ValueError as exc:  # e.g. class_weight names a label absent from the target
+        raise DataError(f"class_weight={rule!r}: {exc} (classes: {classes.tolist()})") from None
+    return np.asarray(weights, dtype=np.float64)

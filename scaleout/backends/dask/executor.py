@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from ..._config import memory_budget
+from ..._tempfiles import make_spill_dir
 from ...data import Batch
 from ...data.partitions import BatchPartition, Partition
 from ...kernels.passes import ChunkStore, Passes, SampleFn, chunk_allowance, concat_batches
@@ -135,9 +135,8 @@ class LocalPasses(Passes):
         """This fit's spill directory, made at the first call."""
         with self._lock:
             if self._spill_dir is None:
-                self._spill_dir = tempfile.mkdtemp(
-                    prefix="scaleout-spill-", dir=self._spill_root
-                )
+                # named after this process: a killed fit's directory is removed by the next
+                self._spill_dir = make_spill_dir(self._spill_root)
             return self._spill_dir
 
     def _chunk(self, index: int, keep: bool) -> Batch:
