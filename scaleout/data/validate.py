@@ -7,9 +7,11 @@ against scikit-learn keep matching), and the non-finite messages say *where*
 the bad value is: the column, the global row and the file / row group it came
 from.
 
-Valid float arrays are never copied: the finiteness check first sums the whole
-array (no temporary of the array's size) and only searches column by column
-when the sum is not finite.
+Valid float arrays are never copied: the finiteness check first computes the
+sum of squares of the whole array (one dot product, no temporary of the
+array's size) and only searches column by column when it is not finite or
+too large. Finite values beyond :data:`MAX_ABS_VALUE` (1e140) are refused
+too: the engines' sums of squares would overflow float64.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from ..exceptions import DataError, NonNumericDataError
 
-__all__ = ["SourceLike", "check_features", "check_target"]
+__all__ = ["MAX_ABS_VALUE", "SourceLike", "check_features", "check_target"]
 
 #: Where data came from: a fixed description ("file '/p/a.parquet', row group 2"),
 #: or a function mapping a global row number to such a description (used when
@@ -133,6 +135,21 @@ def _check_ndim(X: np.ndarray) -> None:
 
 
 # ------------------------------------------------------------- finiteness
+#: Largest magnitude accepted in a feature (or a float target). Larger finite
+#: values make the sums every engine computes overflow float64 (squares of
+#: differences reach 4e280 and stay finite summed over up to 1e27 values;
+#: squares of 1e200 are already infinite), which ends in NaN or all-zero models:
+#: they are refused, naming the column, before any fitting.
+MAX_ABS_VALUE = 1e140
+
+_BIG_HINT = (
+    f"scaleout refuses values with |x| > {MAX_ABS_VALUE:.0e}: sums of their squares overflow "
+    "float64 and every engine would return NaN or all-zero models. Rescale the column "
+    "(e.g. divide it by a power of ten, or sklearn.preprocessing.StandardScaler on "
+    "smaller values) or take its logarithm first."
+)
+
+
 def _sum_is_finite(a: np.ndarray) -> bool:
     """Fast whole-array finiteness test: no temporary of the array's size.
 
@@ -143,11 +160,31 @@ def _sum_is_finite(a: np.ndarray) -> bool:
         return bool(np.isfinite(a.sum(dtype=np.float64)))
 
 
+def _squares_are_small(a: np.ndarray) -> bool:
+    """Fast whole-array test that every value is finite and ``|x| <= MAX_ABS_VALUE``.
+
+    One BLAS dot product (or an ``einsum``) of the array with itself: no
+    temporary of the array's size, about the cost of a sum. The sum of
+    squares is NaN / inf for a NaN / inf value, and larger than
+    ``MAX_ABS_VALUE**2`` for a value beyond the limit. A False here is only a
+    hint (many large values can add up): callers then search precisely.
+    """
+    if a.dtype != np.float64:  # float32 and smaller cannot hold values that large
+        return _sum_is_finite(a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if a.flags.c_contiguous or a.flags.f_contiguous:
+            flat = np.ravel(a, order="K")
+            total = float(flat @ flat)
+        else:
+            total = float(np.einsum("ij,ij->", a, a) if a.ndim == 2 else np.einsum("i,i->", a, a))
+    return total <= MAX_ABS_VALUE * MAX_ABS_VALUE
+
+
 def _first_nonfinite(X: np.ndarray) -> tuple[int, int] | None:
     """(row, column) of the first non-finite value in row order, or None.
 
-    Only called when the fast whole-array sum was not finite; works one
-    column at a time so no temporary larger than a column is made.
+    Only called when the fast whole-array check failed; works one column at
+    a time so no temporary larger than a column is made.
     """
     best: tuple[int, int] | None = None
     for j in range(X.shape[1]):
@@ -160,6 +197,27 @@ def _first_nonfinite(X: np.ndarray) -> tuple[int, int] | None:
     return best
 
 
+def _first_too_large(X: np.ndarray) -> tuple[int, int] | None:
+    """(row, column) of the largest value of the first column with ``|x| > MAX_ABS_VALUE``."""
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        if _squares_are_small(column):
+            continue
+        i = int(np.argmax(np.abs(column)))
+        if abs(column[i]) > MAX_ABS_VALUE:
+            return i, j
+    return None
+
+
+def too_large_message(what: str, value: float, row: int | None, where: str) -> str:
+    """The message of a value beyond :data:`MAX_ABS_VALUE` (shared by the engines)."""
+    at = "" if row is None else f", row {row}"
+    return (
+        f"Input {what} has values too large for float64 arithmetic: {value:.3g}{at}{where}. "
+        f"{_BIG_HINT}"
+    )
+
+
 def _assert_all_finite_2d(
     X: np.ndarray,
     *,
@@ -169,19 +227,31 @@ def _assert_all_finite_2d(
 ) -> None:
     if X.dtype.kind != "f" or X.size == 0:
         return
-    if _sum_is_finite(X):  # fast path: no copy, one pass
+    if _squares_are_small(X):  # fast path: no copy, one pass
         return
     found = _first_nonfinite(X)
-    if found is None:  # the sum overflowed but every value is finite
+    if found is not None:
+        i, j = found
+        value = X[i, j]
+        row = row_offset + i
+        kind = "NaN" if np.isnan(value) else "infinity"
+        hint = _NAN_HINT if kind == "NaN" else _INF_HINT
+        raise DataError(
+            f"Input X contains {kind}: column {_feature_name(feature_names, j)!r} "
+            f"(feature {j}), row {row}{_describe_location(source, row)}. {hint}"
+        )
+    found = _first_too_large(X)
+    if found is None:  # many large values, each within the limit
         return
     i, j = found
-    value = X[i, j]
     row = row_offset + i
-    kind = "NaN" if np.isnan(value) else "infinity"
-    hint = _NAN_HINT if kind == "NaN" else _INF_HINT
     raise DataError(
-        f"Input X contains {kind}: column {_feature_name(feature_names, j)!r} "
-        f"(feature {j}), row {row}{_describe_location(source, row)}. {hint}"
+        too_large_message(
+            f"X column {_feature_name(feature_names, j)!r} (feature {j})",
+            float(X[i, j]),
+            row,
+            _describe_location(source, row),
+        )
     )
 
 
@@ -312,8 +382,9 @@ def check_features(
     ------
     DataError
         For sparse input, non-numeric or complex data, a shape that is not 2-D,
-        0 samples or 0 features, and NaN or infinite values (naming the
-        column, the global row and the source).
+        0 samples or 0 features, NaN or infinite values, and finite values
+        beyond :data:`MAX_ABS_VALUE` (naming the column, the global row and
+        the source).
     """
     if is_sparse(X):
         raise _sparse_error("X")
@@ -441,7 +512,7 @@ def check_target(
                 f"Input y must be numeric ({_target_label(name)}dtype {y.dtype}): {exc}"
             ) from None
         kind = "f"
-    if kind == "f" and y.size and not _sum_is_finite(y):
+    if kind == "f" and y.size and not _squares_are_small(y):
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
             i = int(bad[0])
@@ -450,6 +521,14 @@ def check_target(
             raise DataError(
                 f"Input y contains {what}: {_target_label(name)}row {row}"
                 f"{_describe_location(source, row)}."
+            )
+        i = int(np.argmax(np.abs(y)))
+        if abs(y[i]) > MAX_ABS_VALUE:
+            row = row_offset + i
+            raise DataError(
+                too_large_message(
+                    f"y (target {name!r})", float(y[i]), row, _describe_location(source, row)
+                )
             )
     elif kind == "O" and y.size:
         import pandas as pd

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...data import CsvDataset, Dataset, ParquetDataset
+from ...data.validate import MAX_ABS_VALUE, too_large_message
 from ...exceptions import DataError, UnsupportedOnBackend
 from .compat import create_frame
 from .data import SparkDataset
@@ -231,15 +232,38 @@ def _source_columns(
     if isinstance(dataset, CsvDataset) and _plain_csv(dataset):
         paths = spark_paths(dataset.files)
         if paths is not None:
-            sdf = spark.read.csv(
-                paths, header=True, sep=dataset._parse.delimiter, inferSchema=False
-            )
+            sdf = _read_csv_by_name(spark, dataset, paths)
             casts = [f"try_cast({_quoted(n)} AS DOUBLE)" for n in dataset.feature_names]
             if target is not None:
                 spark_type = _spark_type(dataset.schema.field(target).type)
                 label = f"try_cast({_quoted(target)} AS {spark_type})"
             return sdf, casts, label, False
     return (*_from_driver(spark, dataset, sample_weight), True)
+
+
+def _read_csv_by_name(spark: Any, dataset: CsvDataset, paths: list[str]) -> Any:
+    """The CSV files as one DataFrame of the columns read, matched by name.
+
+    Spark's CSV reader takes the column names of the first file and reads the
+    others by position: files are grouped by header (checked first, see
+    :meth:`CsvDataset.file_headers`), each group read by Spark, its columns
+    selected by name, and the groups put together with ``unionByName``.
+    """
+    headers = dataset.file_headers()
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path, header in zip(paths, headers, strict=True):
+        groups.setdefault(header, []).append(path)
+    columns = [_quoted(c) for c in [*dataset.feature_names, dataset.target] if c is not None]
+    frames = [
+        spark.read.csv(group, header=True, sep=dataset._parse.delimiter, inferSchema=False)
+        for group in groups.values()
+    ]
+    if len(frames) == 1:
+        return frames[0]
+    sdf = frames[0].select(*columns)
+    for frame in frames[1:]:
+        sdf = sdf.unionByName(frame.select(*columns))
+    return sdf
 
 
 def _in_memory(dataset: Dataset) -> bool:
@@ -286,16 +310,31 @@ def _not_finite(expr: str) -> str:
     return f"(({expr}) IS NULL OR isnan({expr}) OR abs({expr}) = double('inf'))"
 
 
-def _bad_row(raw: list[str], block: int = 64) -> str:
-    """SQL: true when any feature of the row is null, NaN or infinite.
+def _not_small(expr: str) -> str:
+    """SQL: true for a null or NaN value, or one above ``MAX_ABS_VALUE**2`` (or infinite)."""
+    return f"(NOT coalesce(({expr}) <= {_double(MAX_ABS_VALUE * MAX_ABS_VALUE)}, false))"
 
-    A sum is null / NaN / infinite when one of its terms is, so one sum per
-    block of columns replaces a test per column (a finite sum that overflows
-    only sends the check to :func:`_raise_for_bad_features`, which then finds
-    nothing).
+
+def _bad_row(raw: list[str], block: int = 64) -> str:
+    """SQL: true when any feature of the row is null, NaN, infinite or beyond
+    :data:`~scaleout.data.validate.MAX_ABS_VALUE`.
+
+    A sum of squares is null / NaN / infinite when one of its terms is, and
+    larger than ``MAX_ABS_VALUE**2`` when one value is beyond the limit, so one
+    sum per block of columns replaces a test per column (many large values
+    within the limit only send the check to :func:`_raise_for_bad_features`,
+    which then finds nothing).
     """
-    sums = ["(" + " + ".join(raw[i : i + block]) + ")" for i in range(0, len(raw), block)]
-    return "(" + " OR ".join(_not_finite(s) for s in sums) + ")"
+    sums = [
+        "(" + " + ".join(f"{c} * {c}" for c in raw[i : i + block]) + ")"
+        for i in range(0, len(raw), block)
+    ]
+    return "(" + " OR ".join(_not_small(s) for s in sums) + ")"
+
+
+def _bad_target(expr: str) -> str:
+    """SQL: true for a null, NaN, infinite or too large target value."""
+    return _not_small(f"{expr} * {expr}")
 
 
 def _target_type(dataset: Dataset) -> pa.DataType | None:
@@ -438,7 +477,7 @@ def _check_and_assemble(
     if has_weights:
         aggregates.append(f"sum({WEIGHT}) AS w")
     if label == "value":
-        aggregates.append(f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END) AS by")
+        aggregates.append(f"sum(CASE WHEN {_bad_target(TARGET)} THEN 1 ELSE 0 END) AS by")
     columns = [F.expr(a) for a in aggregates]
     if moments:
         columns += _moment_columns(raw)
@@ -475,10 +514,7 @@ def _check_and_assemble(
         prepared.means = facts["means"]
         prepared.variances = facts["variances"]
     if label == "value" and facts["bad_y"]:
-        raise DataError(
-            f"Input y contains NaN, infinity or missing values: target column "
-            f"{dataset.target!r} has {facts['bad_y']} such value(s) in {source}. {_NAN_HINT}"
-        )
+        _raise_for_bad_target(base, dataset.target, facts["bad_y"], source)
     if label == "class":
         _set_classes(prepared, facts, dataset.target, source, _target_type(dataset))
         prepared.extra["classes_from"] = "Parquet statistics" if known else "a Spark job"
@@ -523,7 +559,7 @@ def _prepare_unscanned(
     if n_rows == 0:
         raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
     if label == "value":
-        guarded = _guard_rows(base, raw, TARGET, also=_not_finite(TARGET), name=LABEL)
+        guarded = _guard_rows(base, raw, TARGET, also=_bad_target(TARGET), name=LABEL)
     else:
         guarded = _guard_rows(base, raw, raw[0])
     prepared = Prepared(
@@ -571,17 +607,29 @@ def diagnose_bad_rows(prepared: Prepared, error: BaseException) -> None:
     if prepared.extra.get("target") is None:
         bad_y = 0
     else:
-        count = f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END)"
+        count = f"sum(CASE WHEN {_bad_target(TARGET)} THEN 1 ELSE 0 END)"
         bad_y = base.selectExpr(count).first()[0]
-    if not bad_y:  # every value is finite: a row's sum overflowed float64
+    if not bad_y:  # every value is within the limit: a row's sum of squares is large
         raise DataError(
-            f"Input X has values too large for float64 arithmetic (a row's sum overflows) "
-            f"in {prepared.source}: scale the features first."
+            f"Input X has values too large for float64 arithmetic (a row's sum of squares "
+            f"overflows) in {prepared.source}: scale the features first."
+        )
+    _raise_for_bad_target(base, prepared.extra["target"], int(bad_y), prepared.source)
+
+
+def _raise_for_bad_target(base: Any, target: Any, n_bad: int, source: str) -> None:
+    """A regression target with null / NaN / infinite or too large values."""
+    row = base.selectExpr(
+        f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END) AS nonfinite",
+        f"max(CASE WHEN {_not_finite(TARGET)} THEN NULL ELSE abs({TARGET}) END) AS top",
+    ).first()
+    if not row["nonfinite"] and row["top"] is not None and row["top"] > MAX_ABS_VALUE:
+        raise DataError(
+            too_large_message(f"y (target column {target!r})", row["top"], None, f" in {source}")
         )
     raise DataError(
         f"Input y contains NaN, infinity or missing values: target column "
-        f"{prepared.extra['target']!r} has {int(bad_y or 0)} such value(s) in "
-        f"{prepared.source}. {_NAN_HINT}"
+        f"{target!r} has {n_bad} such value(s) in {source}. {_NAN_HINT}"
     )
 
 
@@ -668,7 +716,8 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
         for j in range(len(names))
     ]
     found = [f for f in found if any(f[1:])]
-    if not found:  # a finite row sum overflowed: every value is finite
+    if not found:
+        _raise_for_large_features(base, names, source)
         return
     j, n_nan, n_inf, n_null = found[0]
     parts = [
@@ -688,6 +737,21 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
         f"Input X contains {kind}: column {names[j]!r} (feature {j}) has "
         f"{', '.join(parts)} value(s) in {source}{more}. {hint}"
     )
+
+
+def _raise_for_large_features(base: Any, names: list[str], source: str) -> None:
+    """Name the first column with finite values beyond ``MAX_ABS_VALUE`` (one more job);
+    return when there is none (many large values within the limit)."""
+    raw = [raw_column(j) for j in range(len(names))]
+    row = base.selectExpr(*[f"max(abs({c})) AS top{j}" for j, c in enumerate(raw)]).first()
+    for j in range(len(names)):
+        top = row[f"top{j}"]
+        if top is not None and top > MAX_ABS_VALUE:
+            raise DataError(
+                too_large_message(
+                    f"X column {names[j]!r} (feature {j})", float(top), None, f" in {source}"
+                )
+            )
 
 
 def _classes_from_statistics(dataset: Dataset) -> list[Any] | None:
