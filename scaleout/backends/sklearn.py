@@ -13,7 +13,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import sklearn
+from sklearn.tree import BaseDecisionTree
 
+from ..data.validate import check_float32_range
 from ..engines.base import Backend, FitResult, FitTask, in_memory_stats
 
 if TYPE_CHECKING:
@@ -39,6 +41,10 @@ class SklearnBackend(Backend):
         loaded = time.perf_counter()
         if task.supervised:
             task.check_target(y)
+        if issubclass(task.sklearn_class, BaseDecisionTree):  # fitted in float32
+            check_float32_range(
+                X, feature_names=dataset.feature_names, why=f"{task.name} on engine 'sklearn'"
+            )
         model = task.sklearn_class(**task.sklearn_params())
         fit_args = (X, y) if task.supervised else (X,)
         fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}

@@ -218,6 +218,53 @@ def too_large_message(what: str, value: float, row: int | None, where: str) -> s
     )
 
 
+def check_float32_range(
+    X: np.ndarray,
+    *,
+    feature_names: Sequence[str] | None,
+    why: str,
+    source: SourceLike = _IN_MEMORY,
+    row_offset: int = 0,
+) -> None:
+    """Raise a DataError naming the first column with values beyond float32's range.
+
+    For fits that convert the data to float32 (scikit-learn's trees), where
+    such values would end in a raw ``ValueError``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Checked float data (2-D).
+    feature_names : sequence of str or None
+        For the message.
+    why : str
+        Who needs float32, e.g. ``"DecisionTreeClassifier on engine 'sklearn'"``.
+    source, row_offset
+        Where the rows are (see :func:`check_features`).
+
+    Raises
+    ------
+    DataError
+        Naming the column, the value, its row and source.
+    """
+    if X.dtype != np.float64 or X.size == 0:
+        return
+    limit = float(np.finfo(np.float32).max)
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        top, bottom = float(column.max()), float(column.min())
+        if top > limit or bottom < -limit:
+            value = top if top > limit else bottom
+            row = row_offset + int(np.flatnonzero(column == value)[0])
+            raise DataError(
+                f"Input X column {_feature_name(feature_names, j)!r} (feature {j}) has "
+                f"values beyond float32's range (|x| > {limit:.4g}): {value:.3g}, row {row}"
+                f"{_describe_location(source, row)}: {why} compares float32 values, as "
+                "scikit-learn's trees do, and these would all be infinite. Rescale the "
+                "column first."
+            )
+
+
 def _assert_all_finite_2d(
     X: np.ndarray,
     *,

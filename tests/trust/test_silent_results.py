@@ -191,6 +191,25 @@ def test_regression_target_too_large_is_refused(on_engine, tmp_path):
 
 
 @ON_EVERY_ENGINE
+@pytest.mark.parametrize("name", ["DecisionTreeClassifier", "DecisionTreeRegressor"])
+def test_tree_on_values_beyond_float32_is_refused_or_scale_free(on_engine, name):
+    """scikit-learn's trees compute in float32: its engine refuses 1e50 naming the column;
+    the histogram trees of the other engines split on quantiles, so the column's scale
+    does not change the predictions."""
+    frame = _classification(1.0)
+    X, y = frame[["a", "b", "big", "d"]], frame["y"]
+    scaled = X.assign(big=X["big"] * 1e50)
+    if on_engine in ("sklearn", "dask"):
+        with pytest.raises(DataError, match=r"column 'big' \(feature 2\) has values beyond fl"):
+            ESTIMATORS[name]().fit(scaled, y)
+        return
+    plain = ESTIMATORS[name]().fit(X, y)
+    big = ESTIMATORS[name]().fit(scaled, y)
+    np.testing.assert_array_equal(big.predict(scaled), plain.predict(X))
+    assert big.tree_.max_depth == plain.tree_.max_depth == 3
+
+
+@ON_EVERY_ENGINE
 def test_large_values_within_the_limit_fit_as_scikit_learn(on_engine):
     frame = _classification(1.0)
     X = frame[["a", "b", "big", "d"]].to_numpy() * 1e100  # every column: well conditioned

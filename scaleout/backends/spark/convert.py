@@ -701,7 +701,9 @@ def _combine_groups(rows: list[Any], has_weights: bool, moments: bool) -> dict[s
 
 
 def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
-    """Name the first column with null / NaN / infinite values (one more job)."""
+    """Name the first column with null / NaN / infinite values, else the first with
+    finite values beyond ``MAX_ABS_VALUE`` (one more job); return when there is none
+    (many large values, each within the limit)."""
     raw = [raw_column(j) for j in range(len(names))]
     counts = []
     for j, c in enumerate(raw):
@@ -709,6 +711,7 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
             f"sum(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS null{j}",
             f"sum(CASE WHEN isnan({c}) THEN 1 ELSE 0 END) AS nan{j}",
             f"sum(CASE WHEN abs({c}) = double('inf') THEN 1 ELSE 0 END) AS inf{j}",
+            f"max(CASE WHEN {_not_finite(c)} THEN NULL ELSE abs({c}) END) AS top{j}",
         ]
     row = base.selectExpr(*counts).collect()[0].asDict()
     found = [
@@ -717,7 +720,14 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
     ]
     found = [f for f in found if any(f[1:])]
     if not found:
-        _raise_for_large_features(base, names, source)
+        for j in range(len(names)):
+            top = row[f"top{j}"]
+            if top is not None and top > MAX_ABS_VALUE:
+                raise DataError(
+                    too_large_message(
+                        f"X column {names[j]!r} (feature {j})", float(top), None, f" in {source}"
+                    )
+                )
         return
     j, n_nan, n_inf, n_null = found[0]
     parts = [
@@ -737,21 +747,6 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
         f"Input X contains {kind}: column {names[j]!r} (feature {j}) has "
         f"{', '.join(parts)} value(s) in {source}{more}. {hint}"
     )
-
-
-def _raise_for_large_features(base: Any, names: list[str], source: str) -> None:
-    """Name the first column with finite values beyond ``MAX_ABS_VALUE`` (one more job);
-    return when there is none (many large values within the limit)."""
-    raw = [raw_column(j) for j in range(len(names))]
-    row = base.selectExpr(*[f"max(abs({c})) AS top{j}" for j, c in enumerate(raw)]).first()
-    for j in range(len(names)):
-        top = row[f"top{j}"]
-        if top is not None and top > MAX_ABS_VALUE:
-            raise DataError(
-                too_large_message(
-                    f"X column {names[j]!r} (feature {j})", float(top), None, f" in {source}"
-                )
-            )
 
 
 def _classes_from_statistics(dataset: Dataset) -> list[Any] | None:
