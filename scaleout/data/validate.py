@@ -25,7 +25,14 @@ import numpy as np
 
 from ..exceptions import DataError, NonNumericDataError
 
-__all__ = ["MAX_ABS_VALUE", "SourceLike", "check_features", "check_target"]
+__all__ = [
+    "FLOAT32_MAX",
+    "MAX_ABS_VALUE",
+    "SourceLike",
+    "check_features",
+    "check_float32_range",
+    "check_target",
+]
 
 #: Where data came from: a fixed description ("file '/p/a.parquet', row group 2"),
 #: or a function mapping a global row number to such a description (used when
@@ -142,6 +149,9 @@ def _check_ndim(X: np.ndarray) -> None:
 #: they are refused, naming the column, before any fitting.
 MAX_ABS_VALUE = 1e140
 
+#: Largest float32 value: the limit of fits that compare float32 values (trees).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 _BIG_HINT = (
     f"scaleout refuses values with |x| > {MAX_ABS_VALUE:.0e}: sums of their squares overflow "
     "float64 and every engine would return NaN or all-zero models. Rescale the column "
@@ -249,20 +259,30 @@ def check_float32_range(
     """
     if X.dtype != np.float64 or X.size == 0:
         return
-    limit = float(np.finfo(np.float32).max)
     for j in range(X.shape[1]):
         column = X[:, j]
         top, bottom = float(column.max()), float(column.min())
-        if top > limit or bottom < -limit:
-            value = top if top > limit else bottom
+        if top > FLOAT32_MAX or bottom < -FLOAT32_MAX:
+            value = top if top > FLOAT32_MAX else bottom
             row = row_offset + int(np.flatnonzero(column == value)[0])
             raise DataError(
-                f"Input X column {_feature_name(feature_names, j)!r} (feature {j}) has "
-                f"values beyond float32's range (|x| > {limit:.4g}): {value:.3g}, row {row}"
-                f"{_describe_location(source, row)}: {why} compares float32 values, as "
-                "scikit-learn's trees do, and these would all be infinite. Rescale the "
-                "column first."
+                float32_range_message(
+                    _feature_name(feature_names, j),
+                    j,
+                    value,
+                    f", row {row}{_describe_location(source, row)}",
+                    why,
+                )
             )
+
+
+def float32_range_message(name: str, j: int, value: float, where: str, why: str) -> str:
+    """The message of a value beyond float32's range in a fit that needs float32."""
+    return (
+        f"Input X column {name!r} (feature {j}) has values beyond float32's range "
+        f"(|x| > {FLOAT32_MAX:.4g}): {value:.3g}{where}: {why} compares float32 values, as "
+        "scikit-learn's trees do, and these would all be infinite. Rescale the column first."
+    )
 
 
 def _assert_all_finite_2d(

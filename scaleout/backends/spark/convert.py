@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...data import CsvDataset, Dataset, ParquetDataset
-from ...data.validate import MAX_ABS_VALUE, too_large_message
+from ...data.validate import MAX_ABS_VALUE, float32_range_message, too_large_message
 from ...exceptions import DataError, UnsupportedOnBackend
 from .compat import create_frame
 from .data import SparkDataset
@@ -310,12 +310,12 @@ def _not_finite(expr: str) -> str:
     return f"(({expr}) IS NULL OR isnan({expr}) OR abs({expr}) = double('inf'))"
 
 
-def _not_small(expr: str) -> str:
-    """SQL: true for a null or NaN value, or one above ``MAX_ABS_VALUE**2`` (or infinite)."""
-    return f"(NOT coalesce(({expr}) <= {_double(MAX_ABS_VALUE * MAX_ABS_VALUE)}, false))"
+def _not_small(expr: str, max_abs: float = MAX_ABS_VALUE) -> str:
+    """SQL: true for a null or NaN value, or one above ``max_abs**2`` (or infinite)."""
+    return f"(NOT coalesce(({expr}) <= {_double(max_abs * max_abs)}, false))"
 
 
-def _bad_row(raw: list[str], block: int = 64) -> str:
+def _bad_row(raw: list[str], max_abs: float = MAX_ABS_VALUE, block: int = 64) -> str:
     """SQL: true when any feature of the row is null, NaN, infinite or beyond
     :data:`~scaleout.data.validate.MAX_ABS_VALUE`.
 
@@ -323,13 +323,13 @@ def _bad_row(raw: list[str], block: int = 64) -> str:
     larger than ``MAX_ABS_VALUE**2`` when one value is beyond the limit, so one
     sum per block of columns replaces a test per column (many large values
     within the limit only send the check to :func:`_raise_for_bad_features`,
-    which then finds nothing).
+    which then finds nothing). ``max_abs`` is lower for fits in float32 (trees).
     """
     sums = [
         "(" + " + ".join(f"{c} * {c}" for c in raw[i : i + block]) + ")"
         for i in range(0, len(raw), block)
     ]
-    return "(" + " OR ".join(_not_small(s) for s in sums) + ")"
+    return "(" + " OR ".join(_not_small(s, max_abs) for s in sums) + ")"
 
 
 def _bad_target(expr: str) -> str:
@@ -360,6 +360,7 @@ def prepare(
     centre: bool = False,
     check_in_fit: bool = False,
     cache: bool = False,
+    max_abs: float = MAX_ABS_VALUE,
 ) -> Prepared:
     """Bring ``dataset`` into Spark, check it in one aggregation job, assemble vectors.
 
@@ -397,6 +398,9 @@ def prepare(
         estimator scans its input more than once without caching it (the
         PCA step of a pipeline: MLlib's PCA, then the final estimator).
         Release it with :func:`release`.
+    max_abs : float, default MAX_ABS_VALUE
+        Largest feature magnitude accepted: float32's largest value for fits
+        whose models compare float32 values (trees, as scikit-learn's).
 
     Returns
     -------
@@ -427,7 +431,7 @@ def prepare(
     if has_weights:
         selected.append(WEIGHT)
     base = sdf.selectExpr(*selected)
-    checks = _Checks(label, class_weight, has_weights, moments, centre)
+    checks = _Checks(label, class_weight, has_weights, moments, centre, max_abs)
     if cache:
         from pyspark import StorageLevel
 
@@ -451,6 +455,7 @@ class _Checks:
     has_weights: bool
     moments: bool
     centre: bool
+    max_abs: float = MAX_ABS_VALUE
 
 
 def _check_and_assemble(
@@ -463,7 +468,7 @@ def _check_and_assemble(
 
     names = list(dataset.feature_names)
     if check_in_fit and label in ("value", None) and not moments and not has_weights:
-        unscanned = _prepare_unscanned(base, dataset, raw, label)
+        unscanned = _prepare_unscanned(base, dataset, raw, label, checks.max_abs)
         if unscanned is not None:
             return unscanned
     # a classifier's rows are checked inside the fit: the job reads the labels only
@@ -473,7 +478,9 @@ def _check_and_assemble(
     scanned = base if labels_only else assembled  # the vector only for a Summarizer
     aggregates = ["count(1) AS n"]
     if not labels_only:
-        aggregates.append(f"sum(CASE WHEN {_bad_row(raw)} THEN 1 ELSE 0 END) AS bad")
+        aggregates.append(
+            f"sum(CASE WHEN {_bad_row(raw, checks.max_abs)} THEN 1 ELSE 0 END) AS bad"
+        )
     if has_weights:
         aggregates.append(f"sum({WEIGHT}) AS w")
     if label == "value":
@@ -496,7 +503,7 @@ def _check_and_assemble(
     if n_rows == 0:
         raise DataError(f"{source} has no rows: found array with 0 sample(s)")
     if facts["bad"]:
-        _raise_for_bad_features(base, names, source)
+        _raise_for_bad_features(base, names, source, checks.max_abs)
     if isinstance(dataset, SparkDataset):
         dataset.set_row_count(n_rows)
 
@@ -519,8 +526,9 @@ def _check_and_assemble(
         _set_classes(prepared, facts, dataset.target, source, _target_type(dataset))
         prepared.extra["classes_from"] = "Parquet statistics" if known else "a Spark job"
     if labels_only:
-        frame = _assemble(_guard_rows(base, raw, TARGET), raw, None)
+        frame = _assemble(_guard_rows(base, raw, TARGET, max_abs=checks.max_abs), raw, None)
         prepared.extra["unchecked"] = base
+        prepared.extra["max_abs"] = checks.max_abs
         prepared.extra["target"] = None
     else:
         frame = _assemble(base, raw, prepared.means) if checks.centre else assembled
@@ -543,7 +551,7 @@ def release(prepared: Prepared) -> None:
 
 
 def _prepare_unscanned(
-    base: Any, dataset: Dataset, raw: list[str], label: str | None
+    base: Any, dataset: Dataset, raw: list[str], label: str | None, max_abs: float
 ) -> Prepared | None:
     """A frame whose rows raise when bad, for a fit that reads every row (no job of its own).
 
@@ -559,9 +567,11 @@ def _prepare_unscanned(
     if n_rows == 0:
         raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
     if label == "value":
-        guarded = _guard_rows(base, raw, TARGET, also=_bad_target(TARGET), name=LABEL)
+        guarded = _guard_rows(
+            base, raw, TARGET, also=_bad_target(TARGET), name=LABEL, max_abs=max_abs
+        )
     else:
-        guarded = _guard_rows(base, raw, raw[0])
+        guarded = _guard_rows(base, raw, raw[0], max_abs=max_abs)
     prepared = Prepared(
         frame=_assemble(guarded, raw, None),
         n_rows=int(n_rows),
@@ -572,19 +582,27 @@ def _prepare_unscanned(
         label_kind=label,
     )
     prepared.extra["unchecked"] = base
+    prepared.extra["max_abs"] = max_abs
     prepared.extra["target"] = dataset.target if label == "value" else None
     return prepared
 
 
 def _guard_rows(
-    base: Any, raw: list[str], guard: str, also: str | None = None, name: str | None = None
+    base: Any,
+    raw: list[str],
+    guard: str,
+    also: str | None = None,
+    name: str | None = None,
+    max_abs: float = MAX_ABS_VALUE,
 ) -> Any:
     """``base`` whose column ``guard`` raises on a row with a bad feature (or ``also``).
 
     The fit reads ``guard`` (renamed ``name``) in every row it scans, so its
     first full scan stops at the first bad row with :data:`BAD_ROW_MARKER`.
     """
-    bad = _bad_row(raw) if also is None else f"({_bad_row(raw)} OR {also})"
+    bad = _bad_row(raw, max_abs)
+    if also is not None:
+        bad = f"({bad} OR {also})"
     kept = [c for c in base.columns if c != guard]
     return base.selectExpr(
         *kept,
@@ -603,7 +621,12 @@ def diagnose_bad_rows(prepared: Prepared, error: BaseException) -> None:
     base = prepared.extra.get("unchecked")
     if base is None or BAD_ROW_MARKER not in str(error):
         return
-    _raise_for_bad_features(base, prepared.feature_names, prepared.source)
+    _raise_for_bad_features(
+        base,
+        prepared.feature_names,
+        prepared.source,
+        prepared.extra.get("max_abs", MAX_ABS_VALUE),
+    )
     if prepared.extra.get("target") is None:
         bad_y = 0
     else:
@@ -700,9 +723,11 @@ def _combine_groups(rows: list[Any], has_weights: bool, moments: bool) -> dict[s
     return facts
 
 
-def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
+def _raise_for_bad_features(
+    base: Any, names: list[str], source: str, max_abs: float = MAX_ABS_VALUE
+) -> None:
     """Name the first column with null / NaN / infinite values, else the first with
-    finite values beyond ``MAX_ABS_VALUE`` (one more job); return when there is none
+    finite values beyond ``max_abs`` (one more job); return when there is none
     (many large values, each within the limit)."""
     raw = [raw_column(j) for j in range(len(names))]
     counts = []
@@ -722,12 +747,19 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
     if not found:
         for j in range(len(names)):
             top = row[f"top{j}"]
-            if top is not None and top > MAX_ABS_VALUE:
+            if top is None or top <= max_abs:
+                continue
+            if top <= MAX_ABS_VALUE:  # the lower limit of a fit in float32
                 raise DataError(
-                    too_large_message(
-                        f"X column {names[j]!r} (feature {j})", float(top), None, f" in {source}"
+                    float32_range_message(
+                        names[j], j, float(top), f" in {source}", "a tree on engine 'spark'"
                     )
                 )
+            raise DataError(
+                too_large_message(
+                    f"X column {names[j]!r} (feature {j})", float(top), None, f" in {source}"
+                )
+            )
         return
     j, n_nan, n_inf, n_null = found[0]
     parts = [
