@@ -155,9 +155,19 @@ def big_parquet(tmp_path_factory):
     return paths
 
 
-@ON_EVERY_ENGINE
-@pytest.mark.parametrize("scale", [1e200, 1e300], ids=["1e200", "1e300"])
-@pytest.mark.parametrize("name", list(ESTIMATORS))
+#: (engine, estimator, scale): every estimator at 1e300 and 1e200 on each engine, except
+#: that Spark (whose check is one SQL path for every estimator, ~3 s a case) takes 1e200
+#: for LinearRegression only (the NaN coefficients of the issue).
+TOO_LARGE_CASES = [
+    pytest.param(on, name, scale, id=f"{on}-{name}-{scale:.0e}".replace("+", ""))
+    for on in ENGINES
+    for name in ESTIMATORS
+    for scale in (1e200, 1e300)
+    if not (on == "spark" and scale == 1e200 and name != "LinearRegression")
+]
+
+
+@pytest.mark.parametrize(("engine", "name", "scale"), TOO_LARGE_CASES, indirect=["engine"])
 def test_values_too_large_for_float64_are_refused(on_engine, big_parquet, name, scale):
     target = None if name in UNSUPERVISED else "y"
     data = so.read_parquet(big_parquet[scale], target=target, features=["a", "b", "big", "d"])
