@@ -213,6 +213,11 @@ def test_tree_on_values_beyond_float32_is_refused(on_engine, name, tmp_path):
     frame.to_parquet(path, index=False)
     with pytest.raises(DataError, match=r"column 'big' \(feature 2\) has values beyond fl"):
         ESTIMATORS[name]().fit(so.read_parquet(path, target="y"))
+    # at predict time too: a tree fitted on rescaled data is not fed 1e50
+    X = frame[["a", "b", "big", "d"]]
+    model = ESTIMATORS[name]().fit(X.assign(big=X["big"] / 1e50), frame["y"])
+    with pytest.raises(DataError, match=r"column 'big' \(feature 2\) has values beyond fl"):
+        model.predict(X)
 
 
 @ON_EVERY_ENGINE
