@@ -52,11 +52,6 @@ ON_SPARK = pytest.mark.parametrize(
 ON_DASK = pytest.mark.parametrize("engine", ["dask"], indirect=True)
 
 
-def _fit(estimator, *args):
-    """Fit on the engine the ``engine`` fixture configured (its name is the config's)."""
-    return estimator.set_params(backend=so.get_config()["backend"]).fit(*args)
-
-
 @pytest.fixture
 def on_engine(engine):  # noqa: F811
     """Fits go to the engine under test."""
