@@ -10,6 +10,7 @@ from sklearn.base import TransformerMixin
 
 from .base import ScaleoutEstimator
 from .kernels import Kernel
+from .kernels.pca import check_n_components
 from .registry import register_estimator
 
 
@@ -89,8 +90,20 @@ power_iteration_normalizer, random_state
         Returns
         -------
         self
+
+        Raises
+        ------
+        InvalidParameterError
+            For an int ``n_components`` beyond ``min(n_samples, n_features)``
+            (as scikit-learn), before any data is read when the row count is
+            known without reading (NumPy, pandas, Parquet).
         """
-        return self._fit(X)
+        from .engines import wrap_input
+
+        self._validate_params()
+        dataset = wrap_input(X)
+        check_n_components(self.n_components, dataset.n_rows, dataset.n_features, self.svd_solver)
+        return self._fit(dataset)
 
     def transform(self, X: Any) -> np.ndarray:
         """Project rows onto the components."""

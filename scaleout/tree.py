@@ -13,6 +13,7 @@ from sklearn import tree as _sk
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
+from .data.validate import check_float32_range
 from .exceptions import InvalidParameterError
 from .kernels import Kernel
 from .registry import register_estimator
@@ -58,6 +59,15 @@ class _BaseTree(ScaleoutEstimator):
                 f"The 'max_bins' parameter of {type(self).__name__} must be an int in "
                 f"[2, 65536]. Got {bins!r} instead."
             )
+
+    def _prepare_input(self, estimator: Any, X: np.ndarray) -> None:
+        """Refuse values beyond float32's range: scikit-learn's tree would see infinity."""
+        names = getattr(self, "feature_names_in_", None)
+        check_float32_range(
+            X,
+            feature_names=None if names is None else list(names),
+            why=f"{type(self).__name__}.predict",
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the class or value of each row."""

@@ -76,14 +76,21 @@ def spark(_spark_sessions):
     process, see tests/test_clusters.py) gets a live one, whatever the module order.
     """
     pytest.importorskip("pyspark")
-    from scaleout import config_context
+    from pyspark.sql import SparkSession
+
+    from scaleout import config_context, set_config
     from scaleout.backends.spark.session import get_session, is_local
 
-    with config_context(spark_master="local[2]"):
+    active = SparkSession.getActiveSession()
+    if active is not None and not is_local(active.sparkContext.master):
+        active.stop()  # a cluster's session left active
+        active = None
+    master = "local[2]" if active is None else active.sparkContext.master
+    with config_context(spark_master=master):
         session = get_session()
-        if not is_local(session.sparkContext.master):  # a cluster's session left active
-            session.stop()
-            session = get_session()
+    # An explicit spark_master left by an earlier module (so.connect) names this session now:
+    # fits check a set spark_master against the running session's.
+    set_config(spark_master=session.sparkContext.master)
     if not _spark_sessions or _spark_sessions[-1] is not session:
         _spark_sessions.append(session)
     return session

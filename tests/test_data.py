@@ -745,9 +745,12 @@ def test_check_features_keeps_valid_float_arrays():
     assert check_features(np.ones((2, 2), dtype=np.int32)).dtype == np.float64
     assert check_features(np.ones((2, 2), dtype=bool)).dtype == np.float64
     assert check_features(np.ones((2, 2), dtype=np.float16)).dtype == np.float64
-    # A sum that overflows is not mistaken for infinity.
-    big = np.full((3, 2), 1e308)
+    # A sum of squares beyond the limit, of values each within it, passes (no copy).
+    big = np.full((3, 2), 1e140)
     assert check_features(big) is big
+    # A finite value whose square overflows is not mistaken for infinity: it is too large.
+    with pytest.raises(DataError, match=r"Input X column 'x1' \(feature 1\) has values too large"):
+        check_features(np.array([[1.0, 2.0], [3.0, -1e308]]))
 
 
 def test_check_features_1d_message():

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sklearn
+from sklearn.tree import BaseDecisionTree
 
+from ..data.validate import check_float32_range
 from ..engines.base import Backend, FitResult, FitTask, in_memory_stats
 from ..exceptions import DataError, ScaleoutError
 
@@ -51,6 +53,10 @@ class SklearnBackend(Backend):
         if task.supervised:
             task.check_target(y)
         _check_weight_shape(sample_weight, X.shape[0])
+        if issubclass(task.sklearn_class, BaseDecisionTree):  # fitted in float32
+            check_float32_range(
+                X, feature_names=dataset.feature_names, why=f"{task.name} on engine 'sklearn'"
+            )
         model = task.sklearn_class(**task.sklearn_params())
         fit_args = (X, y) if task.supervised else (X,)
         fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}

@@ -28,6 +28,9 @@ __all__ = ["CsvDataset", "read_csv"]
 
 CSV_EXTENSIONS = (".csv", ".csv.gz", ".csv.bz2")
 
+#: Bytes read from a file to learn its column names (more when the header is longer).
+HEADER_BLOCK_BYTES = 64 * 1024
+
 #: Size-estimate rule: one value per this many bytes of CSV text.
 BYTES_PER_VALUE = 10
 #: Size-estimate rule: compressed files are assumed to expand this much.
@@ -78,7 +81,10 @@ def _as_float64(t: pa.DataType) -> bool:
 
 
 class CsvDataset(Dataset):
-    """One or more CSV files with the same header, read in blocks.
+    """One or more CSV files with the same columns, read in blocks.
+
+    Columns are read by name: the files may order them differently (see
+    :meth:`file_headers`).
 
     Parameters
     ----------
@@ -145,6 +151,10 @@ class CsvDataset(Dataset):
         )
         self._n_file_columns = len(inferred)
         self._total_bytes = sum(self._text_bytes(p) for p in self._files.paths)
+        self._all_columns = not features
+        self._headers: list[tuple[str, ...]] | None = (
+            [tuple(inferred.names)] if len(self._files.paths) == 1 else None
+        )
 
     # ----------------------------------------------------------- internals
     def _text_bytes(self, file_path: str) -> int:
@@ -169,6 +179,83 @@ class CsvDataset(Dataset):
                 f"cannot read CSV file '{self._files.display(file_path)}': {exc}"
             ) from None
         return schema
+
+    def _header_names(self, file_path: str) -> tuple[str, ...]:
+        """The column names of one file, from its header (a small first block)."""
+        read = self._read
+        small = pacsv.ReadOptions(
+            use_threads=False,
+            block_size=min(read.block_size, HEADER_BLOCK_BYTES),
+            skip_rows=read.skip_rows,
+            skip_rows_after_names=read.skip_rows_after_names,
+            column_names=read.column_names,
+            autogenerate_column_names=read.autogenerate_column_names,
+            encoding=read.encoding,
+        )
+        for options in (small, read):
+            try:
+                with self._files.open(file_path, compression="infer") as stream:
+                    reader = pacsv.open_csv(
+                        stream,
+                        read_options=options,
+                        parse_options=self._parse,
+                        convert_options=pacsv.ConvertOptions(),
+                    )
+                    names = tuple(reader.schema.names)
+                    reader.close()
+                return names
+            except (pa.ArrowInvalid, pa.ArrowKeyError, OSError) as exc:
+                if options is read or "straddl" not in str(exc):
+                    raise DataError(
+                        f"cannot read CSV file '{self._files.display(file_path)}': {exc}"
+                    ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def file_headers(self) -> list[tuple[str, ...]]:
+        """The column names of every file, in :attr:`files` order, checked.
+
+        Every file must have the columns read (the features and the target),
+        in any order: files are read by column name on every engine. When
+        ``features`` was not given (every column but the target is a feature),
+        every file must have exactly the first file's columns.
+
+        Returns
+        -------
+        list of tuple of str
+            One header per file (read once, then cached).
+
+        Raises
+        ------
+        DataError
+            Naming the file and the column it lacks (or has in excess), before
+            any row is read.
+        """
+        if self._headers is not None:
+            return self._headers
+        headers = [self._header_names(p) for p in self._files.paths]
+        first = set(headers[0])
+        for path, names in zip(self._files.paths, headers, strict=True):
+            where = f"CSV file '{self._files.display(path)}'"
+            have = set(names)
+            missing = [c for c in self._columns if c not in have]
+            if missing:
+                what = "target" if missing[0] == self.target else "feature"
+                raise DataError(
+                    f"{where} has no column {missing[0]!r} ({what}; the first file "
+                    f"{self._first} has it): every file must have the columns read "
+                    f"({', '.join(map(repr, self._columns))}), in any order. Fix the file, "
+                    "or leave it out."
+                )
+            extra = [c for c in names if c not in first]
+            if extra and self._all_columns:
+                raise DataError(
+                    f"{where} has a column {extra[0]!r} that the first file {self._first} "
+                    "has not: every column but the target is a feature, so every file must "
+                    "have the same columns (in any order). Fix the file, or choose the "
+                    "columns with features=[...]."
+                )
+        self._headers = headers
+        return headers
 
     def _wrap(self, exc: Exception, file_path: str) -> DataError:
         """A pyarrow read error as a DataError naming the file and column."""
@@ -206,6 +293,7 @@ class CsvDataset(Dataset):
         return locate
 
     def _block_batches(self) -> Iterator[Batch]:
+        self.file_headers()
         offset = 0
         starts: list[int] = []
         locate = self._locator(starts)
@@ -317,6 +405,7 @@ class CsvDataset(Dataset):
             ``column_types`` makes every feature float32).
         y : numpy.ndarray or None
         """
+        self.file_headers()
         tables: list[pa.Table] = []
         starts: list[int] = []
         offset = 0

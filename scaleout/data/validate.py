@@ -7,9 +7,11 @@ against scikit-learn keep matching), and the non-finite messages say *where*
 the bad value is: the column, the global row and the file / row group it came
 from.
 
-Valid float arrays are never copied: the finiteness check first sums the whole
-array (no temporary of the array's size) and only searches column by column
-when the sum is not finite.
+Valid float arrays are never copied: the finiteness check first computes the
+sum of squares of the whole array (one dot product, no temporary of the
+array's size) and only searches column by column when it is not finite or
+too large. Finite values beyond :data:`MAX_ABS_VALUE` (1e140) are refused
+too: the engines' sums of squares would overflow float64.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ import numpy as np
 from ..exceptions import DataError, NonNumericDataError
 from .labels import check_label_types
 
-__all__ = ["SourceLike", "check_features", "check_target"]
+__all__ = [
+    "FLOAT32_MAX",
+    "MAX_ABS_VALUE",
+    "SourceLike",
+    "check_features",
+    "check_float32_range",
+    "check_target",
+]
 
 #: Where data came from: a fixed description ("file '/p/a.parquet', row group 2"),
 #: or a function mapping a global row number to such a description (used when
@@ -134,6 +143,24 @@ def _check_ndim(X: np.ndarray) -> None:
 
 
 # ------------------------------------------------------------- finiteness
+#: Largest magnitude accepted in a feature (or a float target). Larger finite
+#: values make the sums every engine computes overflow float64 (squares of
+#: differences reach 4e280 and stay finite summed over up to 1e27 values;
+#: squares of 1e200 are already infinite), which ends in NaN or all-zero models:
+#: they are refused, naming the column, before any fitting.
+MAX_ABS_VALUE = 1e140
+
+#: Largest float32 value: the limit of fits that compare float32 values (trees).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+_BIG_HINT = (
+    f"scaleout refuses values with |x| > {MAX_ABS_VALUE:.0e}: sums of their squares overflow "
+    "float64 and every engine would return NaN or all-zero models. Rescale the column "
+    "(e.g. divide it by a power of ten, or sklearn.preprocessing.StandardScaler on "
+    "smaller values) or take its logarithm first."
+)
+
+
 def _sum_is_finite(a: np.ndarray) -> bool:
     """Fast whole-array finiteness test: no temporary of the array's size.
 
@@ -144,11 +171,31 @@ def _sum_is_finite(a: np.ndarray) -> bool:
         return bool(np.isfinite(a.sum(dtype=np.float64)))
 
 
+def _squares_are_small(a: np.ndarray) -> bool:
+    """Fast whole-array test that every value is finite and ``|x| <= MAX_ABS_VALUE``.
+
+    One BLAS dot product (or an ``einsum``) of the array with itself: no
+    temporary of the array's size, about the cost of a sum. The sum of
+    squares is NaN / inf for a NaN / inf value, and larger than
+    ``MAX_ABS_VALUE**2`` for a value beyond the limit. A False here is only a
+    hint (many large values can add up): callers then search precisely.
+    """
+    if a.dtype != np.float64:  # float32 and smaller cannot hold values that large
+        return _sum_is_finite(a)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if a.flags.c_contiguous or a.flags.f_contiguous:
+            flat = np.ravel(a, order="K")
+            total = float(flat @ flat)
+        else:
+            total = float(np.einsum("ij,ij->", a, a) if a.ndim == 2 else np.einsum("i,i->", a, a))
+    return total <= MAX_ABS_VALUE * MAX_ABS_VALUE
+
+
 def _first_nonfinite(X: np.ndarray) -> tuple[int, int] | None:
     """(row, column) of the first non-finite value in row order, or None.
 
-    Only called when the fast whole-array sum was not finite; works one
-    column at a time so no temporary larger than a column is made.
+    Only called when the fast whole-array check failed; works one column at
+    a time so no temporary larger than a column is made.
     """
     best: tuple[int, int] | None = None
     for j in range(X.shape[1]):
@@ -161,6 +208,84 @@ def _first_nonfinite(X: np.ndarray) -> tuple[int, int] | None:
     return best
 
 
+def _first_too_large(X: np.ndarray) -> tuple[int, int] | None:
+    """(row, column) of the largest value of the first column with ``|x| > MAX_ABS_VALUE``."""
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        if _squares_are_small(column):
+            continue
+        i = int(np.argmax(np.abs(column)))
+        if abs(column[i]) > MAX_ABS_VALUE:
+            return i, j
+    return None
+
+
+def too_large_message(what: str, value: float, row: int | None, where: str) -> str:
+    """The message of a value beyond :data:`MAX_ABS_VALUE` (shared by the engines)."""
+    at = "" if row is None else f", row {row}"
+    return (
+        f"Input {what} has values too large for float64 arithmetic: {value:.3g}{at}{where}. "
+        f"{_BIG_HINT}"
+    )
+
+
+def check_float32_range(
+    X: np.ndarray,
+    *,
+    feature_names: Sequence[str] | None,
+    why: str,
+    source: SourceLike = _IN_MEMORY,
+    row_offset: int = 0,
+) -> None:
+    """Raise a DataError naming the first column with values beyond float32's range.
+
+    For fits that convert the data to float32 (scikit-learn's trees), where
+    such values would end in a raw ``ValueError``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Checked float data (2-D).
+    feature_names : sequence of str or None
+        For the message.
+    why : str
+        Who needs float32, e.g. ``"DecisionTreeClassifier on engine 'sklearn'"``.
+    source, row_offset
+        Where the rows are (see :func:`check_features`).
+
+    Raises
+    ------
+    DataError
+        Naming the column, the value, its row and source.
+    """
+    if X.dtype != np.float64 or X.size == 0:
+        return
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        top, bottom = float(column.max()), float(column.min())
+        if top > FLOAT32_MAX or bottom < -FLOAT32_MAX:
+            value = top if top > FLOAT32_MAX else bottom
+            row = row_offset + int(np.flatnonzero(column == value)[0])
+            raise DataError(
+                float32_range_message(
+                    _feature_name(feature_names, j),
+                    j,
+                    value,
+                    f", row {row}{_describe_location(source, row)}",
+                    why,
+                )
+            )
+
+
+def float32_range_message(name: str, j: int, value: float, where: str, why: str) -> str:
+    """The message of a value beyond float32's range in a fit that needs float32."""
+    return (
+        f"Input X column {name!r} (feature {j}) has values beyond float32's range "
+        f"(|x| > {FLOAT32_MAX:.4g}): {value:.3g}{where}: {why} compares float32 values, as "
+        "scikit-learn's trees do, and these would all be infinite. Rescale the column first."
+    )
+
+
 def _assert_all_finite_2d(
     X: np.ndarray,
     *,
@@ -170,19 +295,31 @@ def _assert_all_finite_2d(
 ) -> None:
     if X.dtype.kind != "f" or X.size == 0:
         return
-    if _sum_is_finite(X):  # fast path: no copy, one pass
+    if _squares_are_small(X):  # fast path: no copy, one pass
         return
     found = _first_nonfinite(X)
-    if found is None:  # the sum overflowed but every value is finite
+    if found is not None:
+        i, j = found
+        value = X[i, j]
+        row = row_offset + i
+        kind = "NaN" if np.isnan(value) else "infinity"
+        hint = _NAN_HINT if kind == "NaN" else _INF_HINT
+        raise DataError(
+            f"Input X contains {kind}: column {_feature_name(feature_names, j)!r} "
+            f"(feature {j}), row {row}{_describe_location(source, row)}. {hint}"
+        )
+    found = _first_too_large(X)
+    if found is None:  # many large values, each within the limit
         return
     i, j = found
-    value = X[i, j]
     row = row_offset + i
-    kind = "NaN" if np.isnan(value) else "infinity"
-    hint = _NAN_HINT if kind == "NaN" else _INF_HINT
     raise DataError(
-        f"Input X contains {kind}: column {_feature_name(feature_names, j)!r} "
-        f"(feature {j}), row {row}{_describe_location(source, row)}. {hint}"
+        too_large_message(
+            f"X column {_feature_name(feature_names, j)!r} (feature {j})",
+            float(X[i, j]),
+            row,
+            _describe_location(source, row),
+        )
     )
 
 
@@ -313,8 +450,9 @@ def check_features(
     ------
     DataError
         For sparse input, non-numeric or complex data, a shape that is not 2-D,
-        0 samples or 0 features, and NaN or infinite values (naming the
-        column, the global row and the source).
+        0 samples or 0 features, NaN or infinite values, and finite values
+        beyond :data:`MAX_ABS_VALUE` (naming the column, the global row and
+        the source).
     """
     if is_sparse(X):
         raise _sparse_error("X")
@@ -442,7 +580,7 @@ def check_target(
                 f"Input y must be numeric ({_target_label(name)}dtype {y.dtype}): {exc}"
             ) from None
         kind = "f"
-    if kind == "f" and y.size and not _sum_is_finite(y):
+    if kind == "f" and y.size and not _squares_are_small(y):
         bad = np.flatnonzero(~np.isfinite(y))
         if bad.size:
             i = int(bad[0])
@@ -451,6 +589,14 @@ def check_target(
             raise DataError(
                 f"Input y contains {what}: {_target_label(name)}row {row}"
                 f"{_describe_location(source, row)}."
+            )
+        i = int(np.argmax(np.abs(y)))
+        if abs(y[i]) > MAX_ABS_VALUE:
+            row = row_offset + i
+            raise DataError(
+                too_large_message(
+                    f"y (target {name!r})", float(y[i]), row, _describe_location(source, row)
+                )
             )
     elif kind == "O" and y.size:
         import pandas as pd

@@ -220,11 +220,14 @@ class Passes(abc.ABC):
         nothing kept), ``"memory"``, ``"spill"`` or ``"cluster memory"``.
     weighted : bool
         Whether the batches carry sample weights.
+    feature_names : list of str or None
+        The data's column names, for the kernels' messages (None: ``x0, x1, ...``).
     """
 
     n_rows: int
     n_features: int
     weighted: bool = False
+    feature_names: list[str] | None = None
 
     description = "scaleout"
 

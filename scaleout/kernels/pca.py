@@ -10,12 +10,13 @@ component is positive).
 
 from __future__ import annotations
 
+import numbers
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from ..exceptions import UnsupportedOnBackend
+from ..exceptions import InvalidParameterError, UnsupportedOnBackend
 from .passes import Passes
 from .scatter import chunk_scatter, merge, sorted_eigh
 
@@ -43,6 +44,47 @@ def check_pca_params(params: dict[str, Any], *, backend: str = "dask") -> None:
             f"PCA(svd_solver={params['svd_solver']!r}) is not supported by backend '{backend}'; "
             f"supported: {SUPPORTED_SOLVERS} (all computed exactly)"
         )
+
+
+def check_n_components(
+    n_components: Any, n_rows: int | None, n_features: int, svd_solver: str = "auto"
+) -> None:
+    """Raise scikit-learn's error for an int ``n_components`` out of range.
+
+    scikit-learn's PCA accepts ``0 <= n_components <= min(n_samples,
+    n_features)`` (``1 <=`` for ``svd_solver`` "arpack" and "randomized", and
+    strictly below the minimum for "arpack").
+
+    Parameters
+    ----------
+    n_components : int, float, str or None
+        Only an int is checked.
+    n_rows : int or None
+        Rows of the data; None when not known yet (then only ``n_features``
+        bounds it).
+    n_features : int
+    svd_solver : str, default="auto"
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming ``n_components``, the limit and the solver.
+    """
+    if not isinstance(n_components, numbers.Integral) or isinstance(n_components, bool):
+        return
+    limit = n_features if n_rows is None else min(n_rows, n_features)
+    low = 1 if svd_solver in ("arpack", "randomized") else 0
+    high = limit - 1 if svd_solver == "arpack" else limit
+    if low <= n_components <= high:
+        return
+    bound = "n_features" if n_rows is None else "min(n_samples, n_features)"
+    raise InvalidParameterError(
+        f"PCA(n_components={n_components}) must be between {low} and {bound}={limit}"
+        f"{' (exclusive)' if svd_solver == 'arpack' else ''} with svd_solver={svd_solver!r}: "
+        f"the data has {n_features} features"
+        + ("" if n_rows is None else f" and {n_rows} rows")
+        + ". Choose a smaller n_components (or None for all components)."
+    )
 
 
 def _n_components(n_components: Any, ratio: np.ndarray, n_rows: int, n_features: int) -> int:
@@ -77,6 +119,12 @@ def fit_pca(passes: Passes, params: dict[str, Any], *, backend: str = "dask") ->
             f"PCA.fit(sample_weight=...) is not supported by backend '{backend}'; "
             "supported: sample_weight=None (scikit-learn's PCA takes no sample_weight)"
         )
+    check_n_components(
+        params.get("n_components"),
+        passes.n_rows,
+        passes.n_features,
+        params.get("svd_solver", "auto"),
+    )
     passes.expect_passes(1)  # one pass: nothing is kept
     stats = passes.map_reduce(
         partial(chunk_scatter, with_target=False), label="centred scatter", combine=merge

@@ -84,6 +84,7 @@ from scipy.special import xlogy
 
 from .._sktree import LEAF, UNDEFINED, build_tree
 from ..data.dataset import Batch
+from ..data.validate import check_float32_range
 from ..exceptions import InvalidParameterError, UnsupportedOnBackend
 from .passes import ChunkStore, Passes
 from .weights import class_weights
@@ -275,6 +276,8 @@ class _Bins:
     lut_stride: int
     lut_steps: int
     search_features: np.ndarray  # features binned by np.searchsorted
+    #: Feature names for messages (the data's; empty: ``x0, x1, ...``).
+    names: tuple[str, ...] = ()
 
 
 def _float32_bounds(thresholds: np.ndarray) -> np.ndarray:
@@ -467,7 +470,16 @@ def _chunk_state(
     prefix = f"tree-{level.token}-"
     codes = None if store is None else store.get(prefix + "codes")
     if codes is None:
-        codes = _bin(np.asarray(batch.X), level.bins)
+        X = np.asarray(batch.X)
+        # scikit-learn's trees compare float32 values: larger ones would all be infinite
+        check_float32_range(
+            X,
+            feature_names=level.bins.names or None,
+            why="a tree",
+            source=batch.source,
+            row_offset=batch.row_offset,
+        )
+        codes = _bin(X, level.bins)
         if store is not None:
             store.put(prefix + "codes", codes)
     kept, kept_depth = None, None
@@ -779,7 +791,9 @@ def fit_decision_tree(
     X = np.asarray(sample.X)
     if sample.weights is not None:  # scikit-learn's splitter skips rows of weight 0
         X = X[np.asarray(sample.weights) != 0]
-    bins = _make_bins(X, _max_bins(params))
+    names = getattr(passes, "feature_names", None)
+    check_float32_range(X, feature_names=names, why=f"a tree on engine {backend!r}")
+    bins = replace(_make_bins(X, _max_bins(params)), names=tuple(names or ()))
     return _grow(passes, bins, rules, uuid.uuid4().hex, n_features, check_target)
 
 

@@ -85,15 +85,19 @@ def open_passes(dataset: Dataset, sample_weight: Any = None) -> Passes:
         raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
     weights = _check_weights(sample_weight, sum(p.n_rows for p in partitions))
     client = current_client()
+    passes: Passes
     if client is not None:
-        return ClusterPasses(client, partitions, dataset.n_features, sample_weight=weights)
-    return LocalPasses(
-        partitions,
-        dataset.n_features,
-        cache=get_config()["dask_cache"],
-        estimated_nbytes=dataset.estimated_nbytes,
-        sample_weight=weights,
-    )
+        passes = ClusterPasses(client, partitions, dataset.n_features, sample_weight=weights)
+    else:
+        passes = LocalPasses(
+            partitions,
+            dataset.n_features,
+            cache=get_config()["dask_cache"],
+            estimated_nbytes=dataset.estimated_nbytes,
+            sample_weight=weights,
+        )
+    passes.feature_names = list(dataset.feature_names)  # for the kernels' messages
+    return passes
 
 
 def _transform_batch(step: Any, batch: Batch) -> Batch:

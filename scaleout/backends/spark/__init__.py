@@ -167,6 +167,7 @@ class SparkBackend(Backend):
                 class_weight=params.get("class_weight") if algorithm.weights else None,
                 moments=algorithm.moments,
                 check_in_fit=True,
+                max_abs=algorithm.max_abs,
             )
             checked = time.perf_counter()
             try:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ...data.validate import MAX_ABS_VALUE
 from ...exceptions import UnsupportedOnBackend
 
 if TYPE_CHECKING:
@@ -34,11 +35,15 @@ class Algorithm:
         Whether the fit needs the column means and variances.
     weights : bool
         Whether ``sample_weight`` / ``class_weight`` become a weight column.
+    max_abs : float
+        Largest feature magnitude the data check accepts (lower for models
+        that compare float32 values, as trees).
     """
 
     label: ClassVar[str | None] = None
     moments: ClassVar[bool] = False
     weights: ClassVar[bool] = False
+    max_abs: ClassVar[float] = MAX_ABS_VALUE
 
     def stage(
         self, params: dict[str, Any], prepared: Prepared, features: str, n_features: int

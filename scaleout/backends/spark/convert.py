@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...data import CsvDataset, Dataset, ParquetDataset
+from ...data.validate import MAX_ABS_VALUE, float32_range_message, too_large_message
 from ...exceptions import DataError, UnsupportedOnBackend
 from .compat import create_frame
 from .data import SparkDataset
@@ -231,15 +232,38 @@ def _source_columns(
     if isinstance(dataset, CsvDataset) and _plain_csv(dataset):
         paths = spark_paths(dataset.files)
         if paths is not None:
-            sdf = spark.read.csv(
-                paths, header=True, sep=dataset._parse.delimiter, inferSchema=False
-            )
+            sdf = _read_csv_by_name(spark, dataset, paths)
             casts = [f"try_cast({_quoted(n)} AS DOUBLE)" for n in dataset.feature_names]
             if target is not None:
                 spark_type = _spark_type(dataset.schema.field(target).type)
                 label = f"try_cast({_quoted(target)} AS {spark_type})"
             return sdf, casts, label, False
     return (*_from_driver(spark, dataset, sample_weight), True)
+
+
+def _read_csv_by_name(spark: Any, dataset: CsvDataset, paths: list[str]) -> Any:
+    """The CSV files as one DataFrame of the columns read, matched by name.
+
+    Spark's CSV reader takes the column names of the first file and reads the
+    others by position: files are grouped by header (checked first, see
+    :meth:`CsvDataset.file_headers`), each group read by Spark, its columns
+    selected by name, and the groups put together with ``unionByName``.
+    """
+    headers = dataset.file_headers()
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for path, header in zip(paths, headers, strict=True):
+        groups.setdefault(header, []).append(path)
+    columns = [_quoted(c) for c in [*dataset.feature_names, dataset.target] if c is not None]
+    frames = [
+        spark.read.csv(group, header=True, sep=dataset._parse.delimiter, inferSchema=False)
+        for group in groups.values()
+    ]
+    if len(frames) == 1:
+        return frames[0]
+    sdf = frames[0].select(*columns)
+    for frame in frames[1:]:
+        sdf = sdf.unionByName(frame.select(*columns))
+    return sdf
 
 
 def _in_memory(dataset: Dataset) -> bool:
@@ -292,16 +316,31 @@ def _not_finite(expr: str) -> str:
     return f"(({expr}) IS NULL OR isnan({expr}) OR abs({expr}) = double('inf'))"
 
 
-def _bad_row(raw: list[str], block: int = 64) -> str:
-    """SQL: true when any feature of the row is null, NaN or infinite.
+def _not_small(expr: str, max_abs: float = MAX_ABS_VALUE) -> str:
+    """SQL: true for a null or NaN value, or one above ``max_abs**2`` (or infinite)."""
+    return f"(NOT coalesce(({expr}) <= {_double(max_abs * max_abs)}, false))"
 
-    A sum is null / NaN / infinite when one of its terms is, so one sum per
-    block of columns replaces a test per column (a finite sum that overflows
-    only sends the check to :func:`_raise_for_bad_features`, which then finds
-    nothing).
+
+def _bad_row(raw: list[str], max_abs: float = MAX_ABS_VALUE, block: int = 64) -> str:
+    """SQL: true when any feature of the row is null, NaN, infinite or beyond
+    :data:`~scaleout.data.validate.MAX_ABS_VALUE`.
+
+    A sum of squares is null / NaN / infinite when one of its terms is, and
+    larger than ``MAX_ABS_VALUE**2`` when one value is beyond the limit, so one
+    sum per block of columns replaces a test per column (many large values
+    within the limit only send the check to :func:`_raise_for_bad_features`,
+    which then finds nothing). ``max_abs`` is lower for fits in float32 (trees).
     """
-    sums = ["(" + " + ".join(raw[i : i + block]) + ")" for i in range(0, len(raw), block)]
-    return "(" + " OR ".join(_not_finite(s) for s in sums) + ")"
+    sums = [
+        "(" + " + ".join(f"{c} * {c}" for c in raw[i : i + block]) + ")"
+        for i in range(0, len(raw), block)
+    ]
+    return "(" + " OR ".join(_not_small(s, max_abs) for s in sums) + ")"
+
+
+def _bad_target(expr: str) -> str:
+    """SQL: true for a null, NaN, infinite or too large target value."""
+    return _not_small(f"{expr} * {expr}")
 
 
 def _target_type(dataset: Dataset) -> pa.DataType | None:
@@ -327,6 +366,7 @@ def prepare(
     centre: bool = False,
     check_in_fit: bool = False,
     cache: bool = False,
+    max_abs: float = MAX_ABS_VALUE,
 ) -> Prepared:
     """Bring ``dataset`` into Spark, check it in one aggregation job, assemble vectors.
 
@@ -364,6 +404,9 @@ def prepare(
         estimator scans its input more than once without caching it (the
         PCA step of a pipeline: MLlib's PCA, then the final estimator).
         Release it with :func:`release`.
+    max_abs : float, default MAX_ABS_VALUE
+        Largest feature magnitude accepted: float32's largest value for fits
+        whose models compare float32 values (trees, as scikit-learn's).
 
     Returns
     -------
@@ -394,7 +437,7 @@ def prepare(
     if has_weights:
         selected.append(WEIGHT)
     base = sdf.selectExpr(*selected)
-    checks = _Checks(label, class_weight, has_weights, moments, centre)
+    checks = _Checks(label, class_weight, has_weights, moments, centre, max_abs)
     if cache:
         from pyspark import StorageLevel
 
@@ -418,6 +461,7 @@ class _Checks:
     has_weights: bool
     moments: bool
     centre: bool
+    max_abs: float = MAX_ABS_VALUE
 
 
 def _check_and_assemble(
@@ -430,7 +474,7 @@ def _check_and_assemble(
 
     names = list(dataset.feature_names)
     if check_in_fit and label in ("value", None) and not moments and not has_weights:
-        unscanned = _prepare_unscanned(base, dataset, raw, label)
+        unscanned = _prepare_unscanned(base, dataset, raw, label, checks.max_abs)
         if unscanned is not None:
             return unscanned
     # a classifier's rows are checked inside the fit: the job reads the labels only
@@ -440,11 +484,13 @@ def _check_and_assemble(
     scanned = base if labels_only else assembled  # the vector only for a Summarizer
     aggregates = ["count(1) AS n"]
     if not labels_only:
-        aggregates.append(f"sum(CASE WHEN {_bad_row(raw)} THEN 1 ELSE 0 END) AS bad")
+        aggregates.append(
+            f"sum(CASE WHEN {_bad_row(raw, checks.max_abs)} THEN 1 ELSE 0 END) AS bad"
+        )
     if has_weights:
         aggregates.append(f"sum({WEIGHT}) AS w")
     if label == "value":
-        aggregates.append(f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END) AS by")
+        aggregates.append(f"sum(CASE WHEN {_bad_target(TARGET)} THEN 1 ELSE 0 END) AS by")
     columns = [F.expr(a) for a in aggregates]
     if moments:
         columns += _moment_columns(raw)
@@ -463,7 +509,7 @@ def _check_and_assemble(
     if n_rows == 0:
         raise DataError(f"{source} has no rows: found array with 0 sample(s)")
     if facts["bad"]:
-        _raise_for_bad_features(base, names, source)
+        _raise_for_bad_features(base, names, source, checks.max_abs)
     if isinstance(dataset, SparkDataset):
         dataset.set_row_count(n_rows)
 
@@ -481,16 +527,14 @@ def _check_and_assemble(
         prepared.means = facts["means"]
         prepared.variances = facts["variances"]
     if label == "value" and facts["bad_y"]:
-        raise DataError(
-            f"Input y contains NaN, infinity or missing values: target column "
-            f"{dataset.target!r} has {facts['bad_y']} such value(s) in {source}. {_NAN_HINT}"
-        )
+        _raise_for_bad_target(base, dataset.target, facts["bad_y"], source)
     if label == "class":
         _set_classes(prepared, facts, dataset.target, source, _target_type(dataset))
         prepared.extra["classes_from"] = "Parquet statistics" if known else "a Spark job"
     if labels_only:
-        frame = _assemble(_guard_rows(base, raw, TARGET), raw, None)
+        frame = _assemble(_guard_rows(base, raw, TARGET, max_abs=checks.max_abs), raw, None)
         prepared.extra["unchecked"] = base
+        prepared.extra["max_abs"] = checks.max_abs
         prepared.extra["target"] = None
     else:
         frame = _assemble(base, raw, prepared.means) if checks.centre else assembled
@@ -513,7 +557,7 @@ def release(prepared: Prepared) -> None:
 
 
 def _prepare_unscanned(
-    base: Any, dataset: Dataset, raw: list[str], label: str | None
+    base: Any, dataset: Dataset, raw: list[str], label: str | None, max_abs: float
 ) -> Prepared | None:
     """A frame whose rows raise when bad, for a fit that reads every row (no job of its own).
 
@@ -529,9 +573,11 @@ def _prepare_unscanned(
     if n_rows == 0:
         raise DataError(f"{dataset.source} has no rows: found array with 0 sample(s)")
     if label == "value":
-        guarded = _guard_rows(base, raw, TARGET, also=_not_finite(TARGET), name=LABEL)
+        guarded = _guard_rows(
+            base, raw, TARGET, also=_bad_target(TARGET), name=LABEL, max_abs=max_abs
+        )
     else:
-        guarded = _guard_rows(base, raw, raw[0])
+        guarded = _guard_rows(base, raw, raw[0], max_abs=max_abs)
     prepared = Prepared(
         frame=_assemble(guarded, raw, None),
         n_rows=int(n_rows),
@@ -542,19 +588,27 @@ def _prepare_unscanned(
         label_kind=label,
     )
     prepared.extra["unchecked"] = base
+    prepared.extra["max_abs"] = max_abs
     prepared.extra["target"] = dataset.target if label == "value" else None
     return prepared
 
 
 def _guard_rows(
-    base: Any, raw: list[str], guard: str, also: str | None = None, name: str | None = None
+    base: Any,
+    raw: list[str],
+    guard: str,
+    also: str | None = None,
+    name: str | None = None,
+    max_abs: float = MAX_ABS_VALUE,
 ) -> Any:
     """``base`` whose column ``guard`` raises on a row with a bad feature (or ``also``).
 
     The fit reads ``guard`` (renamed ``name``) in every row it scans, so its
     first full scan stops at the first bad row with :data:`BAD_ROW_MARKER`.
     """
-    bad = _bad_row(raw) if also is None else f"({_bad_row(raw)} OR {also})"
+    bad = _bad_row(raw, max_abs)
+    if also is not None:
+        bad = f"({bad} OR {also})"
     kept = [c for c in base.columns if c != guard]
     return base.selectExpr(
         *kept,
@@ -573,21 +627,38 @@ def diagnose_bad_rows(prepared: Prepared, error: BaseException) -> None:
     base = prepared.extra.get("unchecked")
     if base is None or BAD_ROW_MARKER not in str(error):
         return
-    _raise_for_bad_features(base, prepared.feature_names, prepared.source)
+    _raise_for_bad_features(
+        base,
+        prepared.feature_names,
+        prepared.source,
+        prepared.extra.get("max_abs", MAX_ABS_VALUE),
+    )
     if prepared.extra.get("target") is None:
         bad_y = 0
     else:
-        count = f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END)"
+        count = f"sum(CASE WHEN {_bad_target(TARGET)} THEN 1 ELSE 0 END)"
         bad_y = base.selectExpr(count).first()[0]
-    if not bad_y:  # every value is finite: a row's sum overflowed float64
+    if not bad_y:  # every value is within the limit: a row's sum of squares is large
         raise DataError(
-            f"Input X has values too large for float64 arithmetic (a row's sum overflows) "
-            f"in {prepared.source}: scale the features first."
+            f"Input X has values too large for float64 arithmetic (a row's sum of squares "
+            f"overflows) in {prepared.source}: scale the features first."
+        )
+    _raise_for_bad_target(base, prepared.extra["target"], int(bad_y), prepared.source)
+
+
+def _raise_for_bad_target(base: Any, target: Any, n_bad: int, source: str) -> None:
+    """A regression target with null / NaN / infinite or too large values."""
+    row = base.selectExpr(
+        f"sum(CASE WHEN {_not_finite(TARGET)} THEN 1 ELSE 0 END) AS nonfinite",
+        f"max(CASE WHEN {_not_finite(TARGET)} THEN NULL ELSE abs({TARGET}) END) AS top",
+    ).first()
+    if not row["nonfinite"] and row["top"] is not None and row["top"] > MAX_ABS_VALUE:
+        raise DataError(
+            too_large_message(f"y (target column {target!r})", row["top"], None, f" in {source}")
         )
     raise DataError(
         f"Input y contains NaN, infinity or missing values: target column "
-        f"{prepared.extra['target']!r} has {int(bad_y or 0)} such value(s) in "
-        f"{prepared.source}. {_NAN_HINT}"
+        f"{target!r} has {n_bad} such value(s) in {source}. {_NAN_HINT}"
     )
 
 
@@ -658,8 +729,12 @@ def _combine_groups(rows: list[Any], has_weights: bool, moments: bool) -> dict[s
     return facts
 
 
-def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
-    """Name the first column with null / NaN / infinite values (one more job)."""
+def _raise_for_bad_features(
+    base: Any, names: list[str], source: str, max_abs: float = MAX_ABS_VALUE
+) -> None:
+    """Name the first column with null / NaN / infinite values, else the first with
+    finite values beyond ``max_abs`` (one more job); return when there is none
+    (many large values, each within the limit)."""
     raw = [raw_column(j) for j in range(len(names))]
     counts = []
     for j, c in enumerate(raw):
@@ -667,6 +742,7 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
             f"sum(CASE WHEN {c} IS NULL THEN 1 ELSE 0 END) AS null{j}",
             f"sum(CASE WHEN isnan({c}) THEN 1 ELSE 0 END) AS nan{j}",
             f"sum(CASE WHEN abs({c}) = double('inf') THEN 1 ELSE 0 END) AS inf{j}",
+            f"max(CASE WHEN {_not_finite(c)} THEN NULL ELSE abs({c}) END) AS top{j}",
         ]
     row = base.selectExpr(*counts).collect()[0].asDict()
     found = [
@@ -674,7 +750,22 @@ def _raise_for_bad_features(base: Any, names: list[str], source: str) -> None:
         for j in range(len(names))
     ]
     found = [f for f in found if any(f[1:])]
-    if not found:  # a finite row sum overflowed: every value is finite
+    if not found:
+        for j in range(len(names)):
+            top = row[f"top{j}"]
+            if top is None or top <= max_abs:
+                continue
+            if top <= MAX_ABS_VALUE:  # the lower limit of a fit in float32
+                raise DataError(
+                    float32_range_message(
+                        names[j], j, float(top), f" in {source}", "a tree on engine 'spark'"
+                    )
+                )
+            raise DataError(
+                too_large_message(
+                    f"X column {names[j]!r} (feature {j})", float(top), None, f" in {source}"
+                )
+            )
         return
     j, n_nan, n_inf, n_null = found[0]
     parts = [

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..._config import get_config
+from ..._config import get_config, is_set
+from ...exceptions import InvalidParameterError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LOCAL_DEFAULTS",
     "SESSION_DEFAULTS",
+    "check_session",
     "get_session",
     "is_local",
     "local_driver_memory",
@@ -102,11 +104,20 @@ def get_session() -> SparkSession:
     console progress bar off, Arrow on) and, for local masters,
     :data:`LOCAL_DEFAULTS` (driver bound to 127.0.0.1, 4 shuffle partitions) and a
     driver heap of a quarter of the machine's memory (:func:`local_driver_memory`).
-    Logs are set to ERROR. The session is built once per process.
+    Logs are set to ERROR. The session is built once per process; a running
+    session is checked against a ``spark_master`` / ``spark_conf`` that was
+    set (:func:`check_session`).
 
     Returns
     -------
     pyspark.sql.SparkSession
+
+    Raises
+    ------
+    InvalidParameterError
+        When a session runs already and ``spark_master`` or a static
+        ``spark_conf`` setting asked for differs from its own (see
+        :func:`check_session`).
 
     Notes
     -----
@@ -120,13 +131,68 @@ def get_session() -> SparkSession:
 
     active = SparkSession.getActiveSession()
     if active is not None:
-        return active
+        return check_session(active)
     with _lock:
         if _session is not None and not _is_stopped(_session):
-            return _session
+            return check_session(_session)
         config = get_config()
         _session = _build(str(config["spark_master"]), dict(config["spark_conf"]))
         return _session
+
+
+def check_session(session: SparkSession) -> SparkSession:
+    """Check a running session against the ``spark_master`` / ``spark_conf`` asked for.
+
+    Only options that were set (``set_config``, ``config_context``,
+    ``so.connect``) are compared; at their defaults the running session is
+    used as it is. A process has one SparkContext, which cannot move to
+    another master or change its static settings; runtime SQL settings
+    (``spark.sql.*`` and others Spark lets change) are applied to the running
+    session (for every later job of that session).
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        ``session``.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``spark_master`` differs from the running session's master, or a
+        ``spark_conf`` setting that cannot change at run time differs from the
+        running session's: naming both values and what to do.
+    """
+    config = get_config()
+    running = str(session.sparkContext.master)
+    if is_set("spark_master") and str(config["spark_master"]) != running:
+        asked = str(config["spark_master"])
+        raise InvalidParameterError(
+            f"config spark_master={asked!r}, but this process's Spark session already runs "
+            f"on {running!r}, and a process has one SparkContext, which cannot move to "
+            f"another master. Either so.connect({asked!r}) (it stops the running session, so "
+            f"that the next fit starts one on {asked!r}), or stop the session yourself "
+            f"(SparkSession.getActiveSession().stop()), or leave spark_master unset (or "
+            f"{running!r}) to fit on the running session."
+        )
+    if not is_set("spark_conf"):
+        return session
+    spark_conf = session.sparkContext.getConf()
+    for key, value in dict(config["spark_conf"]).items():
+        key, value = str(key), str(value)
+        if session.conf.isModifiable(key):
+            if session.conf.get(key, None) != value:
+                session.conf.set(key, value)
+            continue
+        current = spark_conf.get(key, None)
+        if current != value:
+            raise InvalidParameterError(
+                f"config spark_conf[{key!r}]={value!r}, but this process's Spark session "
+                f"(master {running!r}) already runs with {key}={current!r}, a setting that "
+                "cannot change while the session runs. Stop the session "
+                "(SparkSession.getActiveSession().stop()) so that the next fit starts one "
+                f"with the new setting, or leave {key!r} out of spark_conf."
+            )
+    return session
 
 
 def _is_stopped(session: SparkSession) -> bool:

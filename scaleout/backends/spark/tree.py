@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..._sktree import LEAF, UNDEFINED, build_tree
+from ...data.validate import FLOAT32_MAX
 from ...exceptions import InvalidParameterError, UnsupportedOnBackend
 from .algorithm import Algorithm
 from .convert import LABEL, WEIGHT
@@ -87,6 +88,8 @@ class TreeAlgorithm(Algorithm):
     """One decision tree; ``classifier`` picks the MLlib class and impurity."""
 
     weights = True
+    # the fitted tree predicts as scikit-learn's, on float32 values
+    max_abs = FLOAT32_MAX
 
     def __init__(self, classifier: bool) -> None:
         self.classifier = classifier
