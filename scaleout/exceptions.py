@@ -83,3 +83,12 @@ class StorageError(ScaleoutError, OSError):
     """A file at a path or URL (``s3://...``) cannot be reached, read or written:
     a missing filesystem package (``s3fs``), a missing bucket, no permission, a
     network failure. The message names the path."""
+
+
+class ClusterError(ScaleoutError):
+    """A cluster cannot be started, reached, stopped or read back: an unreachable
+    scheduler or master, missing credentials, a damaged cluster state file,
+    another ``scaleout cluster`` command holding the state directory.
+
+    The message names the address or the file and what to do.
+    """

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
+import stat
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +75,58 @@ def start_cluster(state_dir: Path, engine: str, *extra: str) -> tuple[dict, list
     return json.loads(proc.stdout), started
 
 
+@contextmanager
+def state_dir_of_this_process(state_dir: Path) -> Iterator[None]:
+    """``$SCALEOUT_STATE_DIR`` of this process (where so.connect looks for credentials)."""
+    before = os.environ.get("SCALEOUT_STATE_DIR")
+    os.environ["SCALEOUT_STATE_DIR"] = str(state_dir)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SCALEOUT_STATE_DIR"]
+        else:
+            os.environ["SCALEOUT_STATE_DIR"] = before
+
+
+def cluster_processes(state: dict) -> list[psutil.Process]:
+    """The recorded processes of a running cluster and all their children."""
+    procs = [psutil.Process(entry["pid"]) for entry in state["processes"]]
+    return living(procs + [child for proc in procs for child in proc.children(recursive=True)])
+
+
+def living(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """``procs`` without the zombies (an executor of an application that ended)."""
+    alive = []
+    for proc in procs:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                alive.append(proc)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def is_loopback(ip: str) -> bool:
+    address = ipaddress.ip_address(ip)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def listeners(procs: list[psutil.Process]) -> list[tuple[int, str, int]]:
+    """(pid, ip, port) of every listening TCP socket of ``procs``."""
+    found = []
+    for proc in procs:
+        for conn in proc.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN:
+                found.append((proc.pid, conn.laddr.ip, conn.laddr.port))
+    return found
+
+
+def mode(path: str | Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
 def stop_cluster(state_dir: Path, engine: str, procs: list[psutil.Process]) -> None:
     """Finalizer: `cluster down`, then make sure (by pid) nothing is left."""
     procs = procs + recorded_pids(state_dir, engine)
@@ -85,7 +142,8 @@ def dask_cluster(tmp_path_factory):
     holder: dict = {"procs": []}
     try:
         state, holder["procs"] = start_cluster(state_dir, "dask", "--memory", "2GiB")
-        yield state_dir, state
+        with state_dir_of_this_process(state_dir):  # so.connect finds the credentials there
+            yield state_dir, state
     finally:
         stop_cluster(state_dir, "dask", holder["procs"])
         connect(None)
@@ -271,6 +329,62 @@ def test_dask_cluster_status_and_errors(dask_cluster):
     assert "already up" in again.stderr
 
 
+def test_dask_cluster_listens_on_loopback_only(dask_cluster):
+    """Scheduler, dashboard, nannies, workers and the workers' HTTP servers: all on 127.0.0.1."""
+    _, state = dask_cluster
+    procs = cluster_processes(state)
+    found = listeners(procs)
+    assert [(pid, ip, port) for pid, ip, port in found if not is_loopback(ip)] == []
+    ports = {port for _, _, port in found}
+    assert {state["port"], state["ui_port"]} <= ports
+    # scheduler 2 (comm, dashboard); per worker: nanny 1, worker 2 (comm, HTTP server)
+    assert len(found) >= 2 + 3 * state["workers"]
+
+
+def test_dask_cluster_credentials_are_private(dask_cluster):
+    state_dir, state = dask_cluster
+    assert state["address"].startswith("tls://127.0.0.1:")
+    assert mode(state_dir) == 0o700
+    assert mode(state_dir / "dask-credentials") == 0o700
+    assert sorted(Path(p).name for p in state["security"].values()) == [
+        "ca.pem",
+        "cert.pem",
+        "key.pem",
+    ]
+    for path in [state_dir / "dask.json", *state["security"].values()]:
+        assert mode(path) == 0o600, path
+    # this cluster's own log directory
+    logs = Path(state["logs"])
+    assert logs.parent == state_dir / "dask-logs" and mode(logs) == 0o700
+    assert sorted(Path(p["log"]).name for p in state["processes"]) == [
+        "scheduler.log",
+        "worker-0.log",
+        "worker-1.log",
+    ]
+    assert all(Path(p["log"]).parent == logs for p in state["processes"])
+
+
+def test_dask_cluster_refuses_clients_without_credentials(dask_cluster):
+    from distributed import Client, Security
+    from distributed.comm.core import FatalCommClosedError
+
+    _, state = dask_cluster
+    address = state["address"]
+    plain = "tcp://" + address[len("tls://") :]
+    start = time.monotonic()
+    with pytest.raises(OSError):  # the TLS server drops a plain-TCP handshake
+        Client(plain, timeout=5, set_as_default=False)
+    with pytest.raises(TypeError, match=r"TLS expects a `ssl_context` argument"):
+        Client(address, timeout=5, set_as_default=False)
+    with pytest.raises(FatalCommClosedError, match=r"TLS certificate does not match"):
+        Client(address, security=Security.temporary(), timeout=5, set_as_default=False)
+    assert time.monotonic() - start < 20
+    with pytest.raises(
+        so.exceptions.ClusterError, match=rf"the dask cluster at {plain} uses TLS: connect to"
+    ):
+        connect(plain)
+
+
 def assert_down_leaves_nothing(state_dir: Path, engine: str) -> None:
     """`cluster down`; every pid `cluster status` listed (and its children) is gone."""
     status = json.loads(cli(state_dir, "cluster", "status", "--json").stdout)
@@ -369,7 +483,8 @@ def spark_cluster(tmp_path_factory):
     holder: dict = {"procs": []}
     try:
         state, holder["procs"] = start_cluster(state_dir, "spark", "--cores", "1", "--memory", "1g")
-        yield state_dir, state
+        with state_dir_of_this_process(state_dir):  # sessions find the secret there
+            yield state_dir, state
     finally:
         stop_cluster(state_dir, "spark", holder["procs"])
 
@@ -394,10 +509,10 @@ def test_spark_submit_logistic_regression(spark_cluster, parquet, tmp_path):
     reason = _spark_backend_reason()
     if reason:
         pytest.skip(reason)
-    _, state = spark_cluster
+    state_dir, state = spark_cluster
     out = tmp_path / "lr.scaleout"
     proc = cli(
-        tmp_path,
+        state_dir,  # where `cluster up` recorded the cluster's secret
         "submit",
         "--master",
         state["address"],
@@ -425,6 +540,46 @@ def test_spark_submit_logistic_regression(spark_cluster, parquet, tmp_path):
     reference = so.LogisticRegression(backend="sklearn").fit(data)
     assert np.mean(model.predict(X) == reference.predict(X)) >= 0.999
     assert metrics["training_score"] == pytest.approx(np.mean(model.predict(X) == y), abs=1e-9)
+
+
+def test_spark_cluster_refuses_an_app_without_the_secret(spark_cluster, tmp_path):
+    """A SparkSession without ``spark.authenticate`` and the secret cannot register."""
+    from scaleout.clusters.spark import master_json, spark_env
+
+    state_dir, state = spark_cluster
+    assert mode(state["properties_file"]) == 0o600 and mode(state_dir) == 0o700
+    script = tmp_path / "intruder.py"
+    script.write_text(
+        "import time\n"
+        "from pyspark.sql import SparkSession\n"
+        f"SparkSession.builder.master({state['address']!r}).appName('intruder')"
+        ".config('spark.driver.host', '127.0.0.1').config('spark.driver.bindAddress', "
+        "'127.0.0.1').config('spark.ui.enabled', 'false').getOrCreate()\n"
+        "time.sleep(120)\n"
+    )
+    out = tmp_path / "intruder.log"
+    env = {**os.environ, **spark_env(), "SCALEOUT_STATE_DIR": str(tmp_path)}
+    with open(out, "wb") as log:
+        intruder = subprocess.Popen(
+            [sys.executable, str(script)], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Expected SaslMessage" not in out.read_text(errors="replace"):
+            assert intruder.poll() is None, out.read_text()[-2000:]
+            assert time.monotonic() < deadline, out.read_text()[-2000:]
+            time.sleep(0.5)
+        text = out.read_text(errors="replace")
+        assert "Failed to connect to master 127.0.0.1:" in text
+        info = master_json(state["ui_port"])
+        names = [app["name"] for app in info["activeapps"] + info["completedapps"]]
+        assert "intruder" not in names
+    finally:
+        procs = [psutil.Process(intruder.pid)]
+        procs += procs[0].children(recursive=True)
+        for proc in procs:
+            proc.kill()
+        psutil.wait_procs(procs, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -460,6 +615,28 @@ def test_spark_cluster_ran_the_session(spark_connected):
     apps = master_json(spark_connected["ui_port"])["activeapps"]
     assert [app["name"] for app in apps] == ["scaleout"]
     assert apps[0]["cores"] == 2  # one core of each of the two workers
+
+
+def test_spark_cluster_listens_on_loopback_only(spark_connected):
+    """Master, workers, their web UIs, the executors and this driver: all on 127.0.0.1; the
+    secret is on no command line (which every local user can read)."""
+    from scaleout.backends.spark.session import get_session
+    from scaleout.clusters.credentials import read_properties
+
+    get_session()  # the fits' session: its executors run on the workers
+    state = spark_connected
+    procs = cluster_processes(state)
+    executors = [p for p in procs if "CoarseGrainedExecutorBackend" in " ".join(p.cmdline())]
+    assert len(executors) == 2
+    driver = living(psutil.Process().children(recursive=True))
+    found = listeners(procs + driver)
+    assert [(pid, ip, port) for pid, ip, port in found if not is_loopback(ip)] == []
+    ports = {port for _, _, port in found}
+    assert {state["port"], state["ui_port"]} <= ports
+    assert 6066 not in ports  # the REST submission server is off
+    secret = read_properties(state["properties_file"])["spark.authenticate.secret"]
+    assert len(secret) == 64
+    assert [p.pid for p in procs + driver if secret in " ".join(p.cmdline())] == []
 
 
 def test_spark_down_leaves_nothing(spark_cluster):

@@ -191,8 +191,16 @@ def test_unsupported_estimator_names_what_the_engine_fits():
 
 def test_connect_hands_the_address_to_the_engine_of_its_scheme():
     with so.config_context():
-        assert so.connect("tcp://127.0.0.1:1") == "dask"
-        assert so.get_config()["dask_scheduler"] == "tcp://127.0.0.1:1"
+        # the dask engine takes tcp:// and reaches the scheduler at once: nothing listens on 1
+        with pytest.raises(
+            so.exceptions.ClusterError, match=r"cannot reach the dask scheduler at tcp://127.0.0.1:1"
+        ):
+            so.connect("tcp://127.0.0.1:1")
+        assert so.get_config()["dask_scheduler"] is None
+        with pytest.raises(
+            so.exceptions.ClusterError, match=r"cannot reach the Spark master at spark://127.0.0.1:1"
+        ):
+            so.connect("spark://127.0.0.1:1")
         assert so.connect(None) is None
         assert so.get_config()["dask_scheduler"] is None
     with pytest.raises(so.exceptions.ScaleoutError, match=r"cannot tell the engine of 'ftp://x'"):

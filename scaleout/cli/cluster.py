@@ -19,7 +19,11 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     if args.action == "up":
         if args.engine is None:
             args.engine = "dask"
-        options: dict[str, Any] = {"cores": args.cores, "timeout": args.timeout}
+        options: dict[str, Any] = {
+            "cores": args.cores,
+            "timeout": args.timeout,
+            "host": args.host,
+        }
         if args.memory:
             options["memory"] = args.memory
         if args.port is not None:
@@ -38,7 +42,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
         for state in states if not args.json else []:
             print(_format(state))
         return 0
-    stopped = down(args.engine)
+    stopped = down(args.engine, force=args.force)
     if not stopped:
         print("no cluster to stop")
     for item in stopped:
@@ -55,11 +59,15 @@ def _summary(state: dict[str, Any]) -> dict[str, Any]:
         "pids": [p["pid"] for p in state["processes"]],
         "logs": [p["log"] for p in state["processes"]],
         "state_file": state.get("state_file"),
+        "credentials": state.get("security") or state.get("properties_file"),
+        "connect": f"so.connect({state['address']!r})",
     }
 
 
 def _format(state: dict[str, Any]) -> str:
     lines = [f"{state['engine']}: {state['address']}  dashboard {state['dashboard']}"]
+    if not state.get("ready", True):
+        lines[0] += "  (not ready: its `up` is running, or was stopped halfway)"
     for p in state["processes"]:
         alive = "alive" if p.get("alive") else "DEAD"
         lines.append(f"  {p['role']:<10} pid {p['pid']:<8} {alive:<6} log {p['log']}")
@@ -86,6 +94,16 @@ def add_commands(sub: Any) -> None:
         type=int,
         help="dashboard/master UI port (default 8787 dask, 8080 spark; 0: free)",
     )
+    cluster.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="up: the address every process listens on (default 127.0.0.1, loopback only)",
+    )
     cluster.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for workers")
+    cluster.add_argument(
+        "--force",
+        action="store_true",
+        help="down: also with a damaged state file (stops the processes tagged with it)",
+    )
     cluster.add_argument("--json", action="store_true", help="print the full state as JSON")
     cluster.set_defaults(func=cmd_cluster)

@@ -13,17 +13,18 @@ from typing import Any
 import psutil
 
 from ..exceptions import ScaleoutError
+from .state import TAG_VARIABLE
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
-def check_port_free(port: int, what: str) -> None:
-    """Raise a ScaleoutError when ``port`` on 127.0.0.1 is already taken.
+def check_port_free(port: int, what: str, host: str = "127.0.0.1") -> None:
+    """Raise a ScaleoutError when ``port`` on ``host`` is already taken.
 
     Parameters
     ----------
@@ -31,20 +32,22 @@ def check_port_free(port: int, what: str) -> None:
         The TCP port.
     what : str
         What the port is for, named in the error.
+    host : str
+        The address the cluster binds to.
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             raise ScaleoutError(
-                f"port {port} on 127.0.0.1 ({what}) is already in use; "
+                f"port {port} on {host} ({what}) is already in use; "
                 f"choose another with --port/--ui-port, or 0 for a free one"
             ) from None
 
 
-def resolve_port(port: int) -> int:
-    """``port``, or a free port when it is 0."""
-    return free_port() if port == 0 else port
+def resolve_port(port: int, host: str = "127.0.0.1") -> int:
+    """``port``, or a free port on ``host`` when it is 0."""
+    return free_port(host) if port == 0 else port
 
 
 def start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -82,13 +85,16 @@ def launch(
     not_ready: str,
     timeout: float,
     env: dict[str, str] | None = None,
+    record: Callable[[dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
     """Start a cluster's head process and its workers; wait until ``ready()``.
 
     Every process logs to ``logs/<role>.log`` and is recorded in
     ``state["processes"]`` with its ``role`` (the head's name, then
-    ``worker-<i>``). On any failure (a process died, ``timeout`` passed,
-    Ctrl-C) all of them are stopped before the error propagates.
+    ``worker-<i>``); ``record(state)`` is called as soon as each one started,
+    before any waiting, so a ``cluster down`` after an interrupted ``up``
+    finds them. On any failure (a process died, ``timeout`` passed, Ctrl-C,
+    SIGTERM) all of them are stopped before the error propagates.
 
     Parameters
     ----------
@@ -108,11 +114,13 @@ def launch(
         Seconds to wait.
     env : dict, optional
         Extra environment of the processes.
+    record : callable, optional
+        Called with ``state`` after each process started (e.g. to write the state file).
 
     Returns
     -------
     dict
-        ``state``, with ``processes``.
+        ``state``, with ``processes`` and ``ready`` True.
 
     Raises
     ------
@@ -120,17 +128,20 @@ def launch(
         A process died on start (naming it, its log and the log's last
         lines), or the cluster was not ready in time.
     """
-    role, command = head
-    entry = start(command, logs / f"{role}.log", env)
-    state["processes"] = [{**entry, "role": role}]
+    state["processes"] = []
+    state["ready"] = False
+    commands = [head, *((f"worker-{i}", command) for i, command in enumerate(workers))]
     try:
-        for i, command in enumerate(workers):
-            entry = start(command, logs / f"worker-{i}.log", env)
-            state["processes"].append({**entry, "role": f"worker-{i}"})
+        for role, command in commands:
+            entry = start(command, logs / f"{role}.log", env)
+            state["processes"].append({**entry, "role": role})
+            if record is not None:
+                record(state)
         _wait_ready(state, ready, not_ready, timeout)
     except BaseException:
         stop(state["processes"])
         raise
+    state["ready"] = True
     return state
 
 
@@ -174,8 +185,21 @@ def is_alive(entry: dict[str, Any]) -> bool:
     return process_of(entry) is not None
 
 
-def stop(entries: list[dict[str, Any]], timeout: float = 10.0) -> list[int]:
+def stop(
+    entries: list[dict[str, Any]], timeout: float = 10.0, tagged: str | None = None
+) -> list[int]:
     """Stop the recorded processes and their children: SIGTERM, then SIGKILL after ``timeout``.
+
+    Parameters
+    ----------
+    entries : list of dict
+        Recorded processes (pid and create_time must match).
+    timeout : float
+        Seconds between SIGTERM and SIGKILL.
+    tagged : str, optional
+        Also stop every process of this user whose environment has
+        :data:`~scaleout.clusters.state.TAG_VARIABLE` set to this value (the
+        processes of an ``up`` that was killed before it recorded them).
 
     Returns
     -------
@@ -183,15 +207,16 @@ def stop(entries: list[dict[str, Any]], timeout: float = 10.0) -> list[int]:
         The pids that were stopped.
     """
     procs: list[psutil.Process] = []
-    for entry in entries:
-        proc = process_of(entry)
-        if proc is None:
-            continue
+    roots = [p for p in map(process_of, entries) if p is not None]
+    if tagged is not None:
+        roots += tagged_processes(tagged)
+    for proc in roots:
         try:
             procs.extend(proc.children(recursive=True))
         except psutil.NoSuchProcess:
             pass
         procs.append(proc)
+    procs = list({p.pid: p for p in procs}.values())
     for proc in procs:
         try:
             proc.terminate()
@@ -204,7 +229,21 @@ def stop(entries: list[dict[str, Any]], timeout: float = 10.0) -> list[int]:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(alive, timeout=timeout)
-    return [p.pid for p in procs]
+    return sorted(p.pid for p in procs)
+
+
+def tagged_processes(value: str) -> list[psutil.Process]:
+    """This user's processes whose environment has ``SCALEOUT_CLUSTER=value``."""
+    uid, found = os.getuid(), []
+    for proc in psutil.process_iter(["uids"]):
+        try:
+            if proc.info["uids"] is None or proc.info["uids"].real != uid:
+                continue
+            if proc.pid != os.getpid() and proc.environ().get(TAG_VARIABLE) == value:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+            continue
+    return found
 
 
 def tail(path: str | Path, lines: int = 15) -> str:

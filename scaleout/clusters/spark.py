@@ -1,4 +1,4 @@
-"""A local Spark standalone cluster: one master and N workers on 127.0.0.1."""
+"""A local Spark standalone cluster: one master and N workers on 127.0.0.1, authenticated."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import shutil
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import ScaleoutError
 from . import procs
-from .state import log_dir
+from .credentials import make_spark_credentials
 
 DEFAULT_PORT = 7077
 DEFAULT_UI_PORT = 8080
@@ -44,27 +45,39 @@ def check_java() -> str:
     return found
 
 
-def spark_env() -> dict[str, str]:
-    """Environment of the Spark processes: SPARK_HOME, loopback address, this interpreter."""
-    return {
+def spark_env(logs: Path | None = None, host: str = "127.0.0.1") -> dict[str, str]:
+    """Environment of the Spark processes: SPARK_HOME, bind address, this interpreter.
+
+    Parameters
+    ----------
+    logs : Path, optional
+        The cluster's log directory (``SPARK_LOG_DIR``; the workers' work
+        directory is ``<logs>/work``); None: a client (spark-submit), no log directory.
+    host : str
+        The address the processes bind to (``SPARK_LOCAL_IP``).
+    """
+    env = {
         "SPARK_HOME": str(spark_home()),
-        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_LOCAL_IP": host,
         "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
-        "SPARK_LOG_DIR": str(log_dir("spark")),
-        "SPARK_WORKER_DIR": str(log_dir("spark") / "work"),
     }
+    if logs is not None:
+        env["SPARK_LOG_DIR"] = str(logs)
+        env["SPARK_WORKER_DIR"] = str(logs / "work")
+    return env
 
 
-def master_json(ui_port: int, timeout: float = 2.0) -> dict[str, Any]:
+def master_json(ui_port: int, timeout: float = 2.0, host: str = "127.0.0.1") -> dict[str, Any]:
     """The master web UI's JSON (``/json``): workers, their state, cores, memory."""
-    url = f"http://127.0.0.1:{ui_port}/json/"
+    url = f"http://{host}:{ui_port}/json/"
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.load(response)
 
 
-def alive_workers(ui_port: int) -> int:
+def alive_workers(ui_port: int, host: str = "127.0.0.1") -> int:
     """Number of workers the master reports ALIVE."""
-    return sum(w.get("state") == "ALIVE" for w in master_json(ui_port).get("workers", []))
+    workers = master_json(ui_port, host=host).get("workers", [])
+    return sum(w.get("state") == "ALIVE" for w in workers)
 
 
 def start_spark(
@@ -75,45 +88,66 @@ def start_spark(
     cores: int = 1,
     memory: str = "1g",
     timeout: float = 90.0,
+    host: str = "127.0.0.1",
+    logs: Path,
+    env: dict[str, str] | None = None,
+    record: Callable[[dict[str, Any]], Any] | None = None,
 ) -> dict[str, Any]:
     """Start a master and ``workers`` workers; wait until the master lists them ALIVE.
+
+    Every process reads a new secret (``spark.authenticate``, see
+    :func:`~scaleout.clusters.credentials.make_spark_credentials`) from a 0600
+    properties file; the master's REST submission server is off; every
+    listening socket (master, workers, their web UIs, the executors they
+    start) is on ``host``.
 
     Parameters
     ----------
     workers : int
         Number of worker processes.
     port, ui_port : int
-        Master RPC and web UI ports on 127.0.0.1 (0: a free port).
+        Master RPC and web UI ports on ``host`` (0: a free port).
     cores : int
         Cores each worker offers.
     memory : str
         Memory each worker offers ("1g", "512m").
     timeout : float
         Seconds to wait for the workers.
+    host : str
+        The address every process listens on.
+    logs : Path
+        The cluster's log directory.
+    env : dict, optional
+        Extra environment of the processes.
+    record : callable, optional
+        Called with the state as soon as each process started.
 
     Returns
     -------
     dict
-        The state to record: engine, master URL, ports, processes (pid, log).
+        The state to record: engine, master URL, ports, the properties file,
+        processes (pid, log).
     """
     check_java()
-    port, ui_port = procs.resolve_port(port), procs.resolve_port(ui_port)
-    procs.check_port_free(port, "spark master")
-    procs.check_port_free(ui_port, "spark master web UI")
-    env = spark_env()
-    Path(env["SPARK_WORKER_DIR"]).mkdir(parents=True, exist_ok=True)
-    logs = log_dir("spark")
+    port, ui_port = procs.resolve_port(port, host), procs.resolve_port(ui_port, host)
+    procs.check_port_free(port, "spark master", host)
+    procs.check_port_free(ui_port, "spark master web UI", host)
+    env = {**spark_env(logs, host), **(env or {})}
+    Path(env["SPARK_WORKER_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    properties = make_spark_credentials()
     spark_class = str(spark_home() / "bin" / "spark-class")
-    url = f"spark://127.0.0.1:{port}"
+    url = f"spark://{host}:{port}"
     master = [
         spark_class,
         "org.apache.spark.deploy.master.Master",
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
         "--webui-port",
         str(ui_port),
+        "--properties-file",
+        properties,
     ]
     worker_commands = [
         [
@@ -125,21 +159,26 @@ def start_spark(
             "--memory",
             memory,
             "--host",
-            "127.0.0.1",
+            host,
             "--webui-port",
             "0",
             "--work-dir",
             env["SPARK_WORKER_DIR"],
+            "--properties-file",
+            properties,
         ]
         for _ in range(workers)
     ]
     state: dict[str, Any] = {
         "engine": "spark",
         "address": url,
+        "host": host,
         "port": port,
-        "dashboard": f"http://127.0.0.1:{ui_port}",
+        "dashboard": f"http://{host}:{ui_port}",
         "ui_port": ui_port,
         "workers": workers,
+        "properties_file": properties,
+        "logs": str(logs),
         "started": time.time(),
     }
     return procs.launch(
@@ -147,11 +186,12 @@ def start_spark(
         ("master", master),
         worker_commands,
         logs,
-        ready=lambda: alive_workers(ui_port) >= workers,
+        ready=lambda: alive_workers(ui_port, host) >= workers,
         not_ready=(
             f"spark master {url} did not list {workers} ALIVE workers in {timeout:.0f} s; "
             f"see the logs in {logs}"
         ),
         timeout=timeout,
         env=env,
+        record=record,
     )

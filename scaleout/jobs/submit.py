@@ -62,7 +62,14 @@ def submit_command(
     Returns
     -------
     list of str
+
+    Notes
+    -----
+    For a master ``scaleout cluster up`` recorded (in ``$SCALEOUT_STATE_DIR``),
+    ``--properties-file`` names its credentials (``spark.authenticate`` and the
+    secret).
     """
+    from ..clusters.credentials import spark_properties_file
     from ..clusters.spark import spark_home
 
     settings = {
@@ -84,6 +91,11 @@ def submit_command(
         "--py-files",
         str(py_files),
     ]
+    # a cluster `scaleout cluster up` recorded: its secret, from its 0600 properties file
+    # (never on the command line, which every local user can read)
+    properties = spark_properties_file(master)
+    if properties is not None:
+        cmd += ["--properties-file", properties]
     for key, value in settings.items():
         cmd += ["--conf", f"{key}={value}"]
     args = list(job_args)

@@ -20,27 +20,26 @@ from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import DataError, UnsupportedOnBackend
 from ...kernels import Kernel, kernel_of
 from ...kernels.passes import ChunkStore, Passes
+from .client import _CLIENTS as _CLIENTS  # the cached clients, by address
+from .client import open_client
 
 if TYPE_CHECKING:
     from ...data import Dataset
 
 
-_CLIENTS: dict[str, Any] = {}
-
-
 def current_client() -> Any:
     """The cluster to run on: ``dask_scheduler`` from the config, else an active
-    ``distributed.Client``, else None (this machine)."""
+    ``distributed.Client``, else None (this machine).
+
+    A scheduler address is opened by :func:`~.client.open_client`: with the
+    credentials of a cluster ``scaleout cluster up`` recorded, and a
+    :class:`~scaleout.exceptions.ClusterError` naming an unreachable address.
+    """
     address = get_config()["dask_scheduler"]
     if address in ("threads", "local"):
         return None
     if address:
-        from distributed import Client
-
-        client = _CLIENTS.get(address)
-        if client is None or client.status != "running":
-            client = _CLIENTS[address] = Client(address, set_as_default=False)
-        return client
+        return open_client(address)
     try:
         from distributed import default_client
 
@@ -164,7 +163,15 @@ class DaskBackend(Backend):
         return DaskDataset(data, target)
 
     def connect(self, address: str | None) -> None:
-        """Later dask fits run on the scheduler at ``address`` (None: this machine)."""
+        """Later dask fits run on the scheduler at ``address`` (None: this machine).
+
+        The scheduler is reached now (:func:`~.client.open_client`): a
+        ``tls://`` address of a cluster ``scaleout cluster up`` recorded is
+        opened with its credentials; an unreachable one raises a
+        :class:`~scaleout.exceptions.ClusterError` naming it within seconds.
+        """
+        if address is not None and address not in ("threads", "local"):
+            open_client(address)
         set_config(dask_scheduler=address)
 
     def supports(self, estimator: type) -> bool:

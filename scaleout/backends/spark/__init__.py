@@ -47,7 +47,7 @@ from ..._config import get_config, set_config
 from ...cluster import KMeans
 from ...decomposition import PCA
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
-from ...exceptions import UnsupportedOnBackend
+from ...exceptions import ClusterError, UnsupportedOnBackend
 from ...linear_model import LinearRegression, LogisticRegression
 from ...registry import implementation, register_implementation
 from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -95,6 +95,27 @@ _LOOPBACK_CONF = {
 }
 
 
+def _probe_master(master: str, timeout: float = 5.0) -> None:
+    """Fail at once when nothing listens at a ``spark://host:port`` master (each one of a list)."""
+    import socket
+
+    for part in master[len("spark://") :].split(","):
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit():
+            raise ClusterError(
+                f"cannot read a host and port from the Spark master {master!r}; "
+                "expected e.g. 'spark://127.0.0.1:7077'"
+            )
+        try:
+            socket.create_connection((host, int(port)), timeout=timeout).close()
+        except OSError as exc:
+            why = exc.strerror or str(exc) or type(exc).__name__
+            raise ClusterError(
+                f"cannot reach the Spark master at {master}: {why}; is the cluster up? "
+                "(scaleout cluster status)"
+            ) from None
+
+
 class SparkBackend(Backend):
     """Fit with Spark MLlib; the fitted model is plain NumPy (see the module docs)."""
 
@@ -132,9 +153,14 @@ class SparkBackend(Backend):
         For a master on 127.0.0.1 the driver is bound to loopback too, and the
         executors use this interpreter (``PYSPARK_PYTHON``) unless set. A Spark
         session already started on another master is stopped, so the next fit
-        builds one on the new master.
+        builds one on the new master. A ``spark://`` master nothing listens on
+        raises a :class:`~scaleout.exceptions.ClusterError` at once; the secret
+        of a cluster ``scaleout cluster up`` recorded is added when the session
+        is built (see :func:`scaleout.clusters.credentials.spark_auth_conf`).
         """
         master = "local[*]" if address is None else address
+        if master.startswith("spark://"):
+            _probe_master(master)
         conf = dict(get_config()["spark_conf"])
         if master.startswith("spark://") and urlparse(master).hostname in _LOOPBACK:
             for key, value in _LOOPBACK_CONF.items():

@@ -78,12 +78,36 @@ def _build_quietly(master: str, extra: dict[str, Any]) -> SparkSession:
         # only honoured by spark-submit).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf.update({str(k): str(v) for k, v in extra.items()})
+    _add_cluster_secret(master, conf)
     builder = SparkSession.builder.master(master).appName("scaleout")
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _add_cluster_secret(master: str, conf: dict[str, str]) -> None:
+    """The secret of a cluster ``scaleout cluster up`` recorded at ``master`` (if any).
+
+    The JVM is started first without it: pyspark passes a new JVM's settings
+    on its command line, which every local user can read.
+    """
+    from ...clusters.credentials import spark_auth_conf
+
+    auth = spark_auth_conf(master) if master.startswith("spark://") else {}
+    if not auth:
+        return
+    for key, value in auth.items():
+        conf.setdefault(key, value)
+    from pyspark import SparkConf, SparkContext
+
+    if SparkContext._gateway is None:
+        public = SparkConf(loadDefaults=False)
+        for key, value in conf.items():
+            if key != "spark.authenticate.secret":
+                public.set(key, value)
+        SparkContext._ensure_initialized(conf=public)
 
 
 def local_driver_memory() -> str:
