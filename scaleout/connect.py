@@ -29,7 +29,9 @@ def connect(address: str | None) -> str | None:
 
     Notes
     -----
-    Only the current thread's config changes (as :func:`scaleout.set_config`).
+    Outside a :func:`scaleout.config_context` the setting is process-wide: fits in
+    every thread see it (as :func:`scaleout.set_config`); inside one, it lasts as
+    long as that context.
     For a Spark master on 127.0.0.1 the driver is bound to loopback too, and
     the executors use this interpreter (``PYSPARK_PYTHON``) unless set. A
     Spark session already started by scaleout on another master is stopped,
