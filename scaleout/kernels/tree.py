@@ -863,18 +863,26 @@ def _grow(
             tree.depth[node] < rules.max_depth
             and n >= rules.min_samples_split
             and n >= 2 * rules.min_samples_leaf
-            and _weighted_n(tree.stats[node], rules, weights) >= 2 * rules.min_weight_leaf
             and impurity[node] > EPSILON
+            and (
+                rules.min_weight_leaf <= 0
+                or _weighted_n(tree.stats[node], rules, weights) >= 2 * rules.min_weight_leaf
+            )
         )
 
     open_nodes = [0] if is_open(0) else []
     parent_hists: dict[int, np.ndarray] = {}
     depth = 0
     per_node = n_stats * n_features * n_bins
+    parent_of: dict[int, int] = {}
     while open_nodes:
         if depth > 0:
-            hists = _count_level(open_nodes, parent_hists, tree, depth, per_node, run_pass)
+            parents = sorted({parent_of[node] for node in open_nodes})
+            hists = _count_level(
+                open_nodes, parents, parent_hists, tree, depth, per_node, run_pass
+            )
         parent_hists = {}
+        children: list[int] = []
         kept = 0
         search = max(1, _SEARCH_CELLS // per_node)
         for lo in range(0, len(open_nodes), search):
@@ -903,14 +911,15 @@ def _grow(
                 tree.left[node] = tree.add(lstats, depth + 1)
                 tree.right[node] = tree.add(rstats, depth + 1)
                 impurity.extend([limp, rimp])
+                for child in (tree.left[node], tree.right[node]):
+                    parent_of[child] = node
+                    children.append(child)
                 if kept + per_node <= KEEP_CELLS:
                     parent_hists[node] = hists[node]
                     kept += per_node
         hists = {}
         depth += 1
-        open_nodes = [
-            node for node in range(len(tree.stats)) if tree.depth[node] == depth and is_open(node)
-        ]
+        open_nodes = [node for node in children if is_open(node)]  # the new level, in order
         open_set = set(open_nodes)
         parent_hists = {
             p: h
@@ -942,19 +951,18 @@ def _node_threshold(
 
 def _count_level(
     open_nodes: list[int],
+    parents: list[int],
     parent_hists: dict[int, np.ndarray],
     tree: _Grower,
     depth: int,
     per_node: int,
     run_pass: Any,
 ) -> dict[int, np.ndarray]:
-    """Histograms of the open nodes of one level: count the smaller sibling, subtract."""
+    """Histograms of the open nodes of one level (children of ``parents``, in order):
+    count the smaller sibling, subtract."""
     open_set = set(open_nodes)
     count: list[int] = []
     derive: dict[int, tuple[int, int]] = {}
-    parents = sorted(
-        {p for p in range(len(tree.stats)) if tree.left[p] in open_set or tree.right[p] in open_set}
-    )
     for p in parents:
         a, b = tree.left[p], tree.right[p]
         if p in parent_hists:

@@ -340,12 +340,9 @@ CASES: list[Case] = [
          ModelFormatError, r"m\.scaleout"),
 ]
 
-#: CSV read by position on Spark is being fixed elsewhere (issue 15, point 3).
-SPARK_PENDING = {"csv_schema_drift"}
 CASES.append(Case(
     "csv_schema_drift", lambda c: logreg(c).fit(so.read_csv(csv_drift(c), target="y")),
     DataError, r"part-1\.csv.*'b'",
-    engines=tuple(e for e in available_backends() if e != "spark"),
 ))
 
 

@@ -44,14 +44,15 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..._sktree import LEAF, UNDEFINED, build_tree
+from ..._tempfiles import make_spill_dir
 from ...data.validate import FLOAT32_MAX
 from ...exceptions import InvalidParameterError, UnsupportedOnBackend
 from .algorithm import Algorithm
@@ -319,7 +320,9 @@ def _nodes_by_local_save(model: Any) -> list[Node] | None:
     if isinstance(utils_class, JavaPackage):  # no such class: Py4J takes it for a package
         return None
     state = getattr(utils_class, "MODULE$").localSavingModeState()
-    with tempfile.TemporaryDirectory(prefix="scaleout-tree-") as tmp:
+    # named after this process: a killed fit's directory is removed by the next one
+    tmp = make_spill_dir()
+    try:
         path = os.path.join(tmp, "model")
         state.set(True)
         try:
@@ -328,6 +331,8 @@ def _nodes_by_local_save(model: Any) -> list[Node] | None:
             state.set(False)
         with open(os.path.join(path, "data"), "rb") as handle:
             return _parse_node_data(handle.read())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def tree_nodes(model: Any) -> list[Node]:
