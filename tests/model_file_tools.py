@@ -101,6 +101,21 @@ def edit_json(
 _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
+
+
+def peak_mb():
+    # This process's peak RSS. VmHWM belongs to the address space exec made; ru_maxrss
+    # is not reset by exec on Linux and reports the forking parent's peak (pytest's).
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 paths = open(sys.argv[1]).read().split("\n")
 x_path, methods = sys.argv[2], sys.argv[3].split(",")
 import scaleout as so
@@ -133,7 +148,7 @@ for path in paths:
         result["outcome"] = "other"
         result["type"] = type(exc).__name__
         result["message"] = str(exc)[:500]
-    result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["maxrss_mb"] = peak_mb()
     print(json.dumps(result, default=str), flush=True)
 """
 
