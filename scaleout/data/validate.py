@@ -260,9 +260,10 @@ def check_float32_range(
     """
     if X.dtype != np.float64 or X.size == 0:
         return
-    for j in range(X.shape[1]):
+    tops, bottoms = X.max(axis=0), X.min(axis=0)  # along rows: 2x the per-column scans
+    for j in map(int, np.flatnonzero((tops > FLOAT32_MAX) | (bottoms < -FLOAT32_MAX))):
         column = X[:, j]
-        top, bottom = float(column.max()), float(column.min())
+        top, bottom = float(tops[j]), float(bottoms[j])
         if top > FLOAT32_MAX or bottom < -FLOAT32_MAX:
             value = top if top > FLOAT32_MAX else bottom
             row = row_offset + int(np.flatnonzero(column == value)[0])
