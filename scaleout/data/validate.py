@@ -175,14 +175,16 @@ def _sum_of_squares(a: np.ndarray) -> float:
     """``sum(a**2)`` of a contiguous float64 array in one dot product (inf on overflow)."""
     flat = np.ravel(a, order="K")
     with np.errstate(over="ignore", invalid="ignore"):
-        return float(flat @ flat)
+        return float(np.einsum("i,i->", flat, flat))  # see _squares_are_small: not BLAS
 
 
 def _squares_are_small(a: np.ndarray) -> bool:
     """Fast whole-array test that every value is finite and ``|x| <= MAX_ABS_VALUE``.
 
-    One BLAS dot product (or an ``einsum``) of the array with itself: no
-    temporary of the array's size, about the cost of a sum. The sum of
+    One ``einsum`` of the array with itself: no temporary of the array's size,
+    about the cost of a sum. Not a BLAS dot product: the checks run in the dask
+    engine's worker threads, where a multi-threaded BLAS call competes with
+    them (measured: a dask tree fit 1.18x slower with ``flat @ flat``). The sum of
     squares is NaN / inf for a NaN / inf value, and larger than
     ``MAX_ABS_VALUE**2`` for a value beyond the limit. A False here is only a
     hint (many large values can add up): callers then search precisely.
@@ -192,7 +194,7 @@ def _squares_are_small(a: np.ndarray) -> bool:
     with np.errstate(over="ignore", invalid="ignore"):
         if a.flags.c_contiguous or a.flags.f_contiguous:
             flat = np.ravel(a, order="K")
-            total = float(flat @ flat)
+            total = float(np.einsum("i,i->", flat, flat))
         else:
             total = float(np.einsum("ij,ij->", a, a) if a.ndim == 2 else np.einsum("i,i->", a, a))
     return total <= MAX_ABS_VALUE * MAX_ABS_VALUE
@@ -268,7 +270,7 @@ def check_float32_range(
     if X.dtype != np.float64 or X.size == 0:
         return
     if (X.flags.c_contiguous or X.flags.f_contiguous) and _sum_of_squares(X) <= FLOAT32_MAX**2:
-        return  # fast path: one BLAS dot product, no value beyond float32's range
+        return  # fast path: one sum of squares, no value beyond float32's range
     tops, bottoms = X.max(axis=0), X.min(axis=0)  # along rows: 2x the per-column scans
     for j in map(int, np.flatnonzero((tops > FLOAT32_MAX) | (bottoms < -FLOAT32_MAX))):
         column = X[:, j]
