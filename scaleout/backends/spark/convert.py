@@ -301,9 +301,6 @@ def _from_driver(
                 f"sample_weight.shape == {weights.shape}, expected ({X.shape[0]},): one weight "
                 "per row"
             )
-        if np.any(weights < 0):
-            row = int(np.flatnonzero(weights < 0)[0])
-            raise DataError(f"sample_weight must be non-negative; row {row} is {weights[row]}")
         columns[WEIGHT] = pa.array(np.ascontiguousarray(weights))
     sdf = create_frame(spark, pa.table(columns))
     features = [raw_column(j) for j in range(X.shape[1])]
