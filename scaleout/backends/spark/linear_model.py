@@ -223,6 +223,7 @@ class LogisticRegressionAlgorithm(Algorithm):
             state["coef_"] = np.ascontiguousarray(result.coef)
             state["intercept_"] = result.intercept
             info["newton_passes"] = result.passes
+            info["newton_decrements"] = " ".join(f"{d:.1e}" for d in result.decrements)
             info["newton_seconds"] = time.perf_counter() - start
             if result.converged:
                 caught = []  # Newton finished what L-BFGS left: the optimum is reached
