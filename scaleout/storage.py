@@ -15,8 +15,11 @@ Writes are atomic-ish, readers never see half a file:
 * a URL is written to a local temporary file first, then uploaded. On object
   stores whose uploads become visible only once complete (S3, including
   multipart uploads; GCS; Azure; fsspec's ``memory://``) that is one upload
-  to the target. Elsewhere the upload goes to ``<target>.tmp-<random>``
-  beside it, which is then moved onto the target.
+  to the target. Elsewhere the upload goes to ``<target>.tmp-<host>-<pid>-<random>``
+  beside it, which is then moved onto the target. A writer killed in
+  between (SIGKILL) leaves that object behind: the next upload to the same
+  target removes the ones whose owner process is gone from this machine
+  (:func:`scaleout._tempfiles.stale_staging`), never a live writer's.
 
 Credentials and endpoints come from the usual places of each filesystem
 (for S3: ``AWS_ACCESS_KEY_ID`` ..., ``AWS_ENDPOINT_URL``, instance profiles)
@@ -28,14 +31,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import fsspec
 import fsspec.implementations.local
 
-from ._tempfiles import apply_umask, make_temp_file
+from ._tempfiles import apply_umask, make_temp_file, staging_name, stale_staging
 from .exceptions import StorageError
 
 __all__ = [
@@ -225,7 +227,8 @@ def _upload(local: str, url: str, fs: Any, fs_path: str) -> None:
         if ATOMIC_UPLOAD_PROTOCOLS.intersection(protocols):
             fs.put_file(local, fs_path)
             return
-        staging = f"{fs_path}.tmp-{uuid.uuid4().hex[:12]}"
+        _sweep_staging(fs, fs_path)
+        staging = staging_name(fs_path)
         try:
             fs.put_file(local, staging)
             fs.mv(staging, fs_path)
@@ -233,6 +236,20 @@ def _upload(local: str, url: str, fs: Any, fs_path: str) -> None:
             with contextlib.suppress(OSError):
                 if fs.exists(staging):
                     fs.rm_file(staging)
+
+
+def _sweep_staging(fs: Any, fs_path: str) -> None:
+    """Remove the staging objects of ``fs_path`` that writers killed on this machine left.
+
+    A courtesy, never an error: a listing or removal that fails is ignored.
+    """
+    try:
+        siblings = fs.ls(fs._parent(fs_path), detail=False)
+    except (OSError, ValueError, NotImplementedError):
+        return
+    for stale in stale_staging(fs_path, siblings):
+        with contextlib.suppress(OSError, ValueError, NotImplementedError):
+            fs.rm_file(stale)
 
 
 @contextlib.contextmanager
