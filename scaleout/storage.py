@@ -180,8 +180,12 @@ def check_writable(
     """Check, before any work, that a file can be written at ``path``.
 
     A local path needs an existing directory this user may write to, and must
-    not name a directory. For a URL only what is cheap is checked: that its
-    filesystem (e.g. ``s3fs``) is available; the bucket is seen at the upload.
+    not name a directory. The permission bits are checked first (a clear
+    message), then a file is created there and removed: the only check that
+    also holds for root, whom the bits do not stop, on read-only mounts and
+    in kernel filesystems such as ``/proc`` and ``/sys``. For a URL only what
+    is cheap is checked: that its filesystem (e.g. ``s3fs``) is available;
+    the bucket is seen at the upload.
 
     Raises
     ------
@@ -205,6 +209,13 @@ def check_writable(
         raise StorageError(
             f"cannot write {text!r}: no permission to create files in {directory!r}"
         )
+    try:  # the bits are not everything (root, read-only mounts, /proc): try it
+        os.unlink(make_temp_file(directory, ".probe"))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StorageError(
+            f"cannot write {text!r}: cannot create files in {directory!r} ({reason})"
+        ) from None
     if os.path.exists(target) and not os.access(target, os.W_OK):
         # os.replace would succeed (the directory is writable), but the user
         # marked the file read-only: respect that, as open(path, "w") would.
