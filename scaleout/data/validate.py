@@ -34,6 +34,7 @@ __all__ = [
     "check_float32_range",
     "check_step_output",
     "check_target",
+    "check_weight_count",
     "step_output_message",
 ]
 
@@ -335,6 +336,30 @@ def _assert_all_finite_2d(
             _describe_location(source, row),
         )
     )
+
+
+# ---------------------------------------------------------- sample weights
+def check_weight_count(sample_weight: Any, n_rows: int | None) -> None:
+    """Raise a DataError unless there is one weight per row (the one check of every engine).
+
+    Parameters
+    ----------
+    sample_weight : array-like, scalar or None
+        The weights. None and a scalar (broadcast to every row) pass.
+    n_rows : int or None
+        The data's row count; None (not known without reading, e.g. CSV)
+        passes: the engine checks again once it knows.
+
+    Raises
+    ------
+    DataError
+        ``sample_weight.shape == (59,), expected (60,): one weight per row``.
+    """
+    if sample_weight is None or n_rows is None or np.ndim(sample_weight) == 0:
+        return
+    shape = np.shape(sample_weight)
+    if shape != (n_rows,):
+        raise DataError(f"sample_weight.shape == {shape}, expected ({n_rows},): one weight per row")
 
 
 # ------------------------------------------------ a pipeline step's output

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..._config import get_config, set_config
 from ...data import Batch
-from ...data.validate import check_step_output
+from ...data.validate import check_step_output, check_weight_count
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import DataError, UnsupportedOnBackend
 from ...kernels import Kernel, kernel_of
@@ -56,10 +56,7 @@ def _check_weights(sample_weight: Any, n_rows: int) -> np.ndarray | None:
     weights = np.asarray(sample_weight, dtype=np.float64)
     if weights.ndim == 0:
         return np.full(n_rows, float(weights))
-    if weights.shape != (n_rows,):
-        raise DataError(
-            f"sample_weight.shape == {weights.shape}, expected ({n_rows},): one weight per row"
-        )
+    check_weight_count(weights, n_rows)
     if np.any(weights < 0):
         row = int(np.flatnonzero(weights < 0)[0])
         raise DataError(
