@@ -64,20 +64,9 @@ GAPS: dict[tuple[str, str], dict[str, str]] = {
 
 # (estimator class name, engine) -> {check: reason}: the engine fits the same model
 # within its parity tolerance (tests/engines/tolerances.py), not within the check's
-# rtol=1e-7; neither scikit-learn's own nor an UnsupportedOnBackend gap: the
-# integrator decides (see the report of the suite branch).
-_SPARK_WEIGHTS = (
-    "spark precision: sample_weight vs repeated rows differ by more than the check's rtol=1e-7"
-)
-PRECISION: dict[tuple[str, str], dict[str, str]] = {
-    ("LogisticRegression", "spark"): {
-        "check_sample_weight_equivalence_on_dense_data": _SPARK_WEIGHTS
-        + ": MLlib's L-BFGS (Breeze) stops on changes of the objective's value, so it"
-        " reaches the optimum to about sqrt(eps); measured: 1e-5 on predict_proba at"
-        " tol=1e-4, and still 4.4e-7 relative (2.3e-8 absolute) on decision_function at"
-        " tol=1e-12",
-    },
-}
+# rtol=1e-7. Empty: Spark LogisticRegression, the last entry, now ends with Newton
+# steps at the optimum (scaleout/backends/spark/logistic_newton.py).
+PRECISION: dict[tuple[str, str], dict[str, str]] = {}
 
 
 #: Engines whose checks run in ``make test-slow`` (not the default run): Spark's ~1,000

@@ -148,6 +148,40 @@ def test_logistic_regression_no_penalty_and_class_weight(spark, data):
     assert _rel(model.fit(Xb, yb).coef_, ref.coef_) <= 1e-3
 
 
+@pytest.mark.parametrize("name", ["breast_cancer", "wine"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_logistic_regression_ends_at_the_optimum_with_weights(spark, data, name, fit_intercept):
+    """MLlib's L-BFGS, then Newton steps (logistic_newton.py): the gradient of scikit-learn's
+    objective vanishes, with sample and class weights, with or without an intercept."""
+    from scipy.special import expit, log_softmax
+
+    X, y = data[name]
+    X = (X - X.mean(0)) / X.std(0)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, size=len(y))
+    model = so.LogisticRegression(
+        C=0.5, class_weight="balanced", fit_intercept=fit_intercept, backend="spark"
+    ).fit(X, y, sample_weight=weights)
+    classes, index = np.unique(y, return_inverse=True)
+    balanced = weights.sum() / (len(classes) * np.bincount(index, weights=weights))
+    s = weights * balanced[np.searchsorted(classes, y)]
+    if len(classes) == 2:
+        residual = (expit(X @ model.coef_[0] + model.intercept_[0]) - y)[:, None]
+    else:
+        z = X @ model.coef_.T + model.intercept_
+        residual = np.exp(log_softmax(z, axis=1)) - (y[:, None] == classes)
+    gradient = (s[:, None] * residual).T @ X + model.coef_ / 0.5
+    assert np.abs(gradient).max() <= 1e-7 * len(y)
+    if fit_intercept:
+        assert np.abs(s @ residual).max() <= 1e-7 * len(y)
+    else:
+        assert_array_equal(model.intercept_, np.zeros(model.coef_.shape[0]))
+    assert 1 <= model.fit_stats_["newton_passes"] <= 5
+    ref = linear_model.LogisticRegression(
+        C=0.5, class_weight="balanced", fit_intercept=fit_intercept, **TIGHT
+    ).fit(X, y, sample_weight=weights)
+    assert _rel(model.coef_, ref.coef_) <= 1e-6
+
+
 def test_string_labels_are_indexed_and_mapped_back(spark, data):
     X, y = data["wine"]
     labels = np.array(["barolo", "grignolino", "barbera"], dtype=object)[y]

@@ -406,3 +406,38 @@ def test_pca_n_components_beyond_the_data_is_refused(on_engine, kind, tmp_path):
         SkPCA(n_components=10).fit(X)
     model = so.PCA(n_components=5).fit(data)
     assert model.n_components_ == 5 and model.components_.shape == (5, 5)
+
+
+# ------------------------------------------------- LogisticRegression optimum
+def _logistic_gradient(model, X: np.ndarray, y: np.ndarray, C: float) -> np.ndarray:
+    """scikit-learn's objective's gradient (times the row count) at ``model``'s coefficients."""
+    from scipy.special import expit, log_softmax
+
+    classes = model.classes_
+    if len(classes) == 2:
+        residual = expit(X @ model.coef_[0] + model.intercept_[0]) - (y == classes[1])
+        return np.append(residual @ X + model.coef_[0] / C, residual.sum())
+    probabilities = np.exp(log_softmax(X @ model.coef_.T + model.intercept_, axis=1))
+    residual = probabilities - (y[:, None] == classes[None, :])
+    return np.hstack([residual.T @ X + model.coef_ / C, residual.sum(0)[:, None]]).ravel()
+
+
+@ON_EVERY_ENGINE
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_logistic_regression_on_a_column_of_tiny_spread_reaches_the_optimum(on_engine, n_classes):
+    """A column of spread 1e-5 carries the signal: MLlib's L-BFGS alone stopped far from
+    the optimum without a word (its line searches fail); every engine must end there."""
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3))
+    X[:, 1] = 5.0 + 1e-5 * rng.normal(size=500)
+    signal = X[:, 0] + 1e5 * (X[:, 1] - 5.0) + 0.3 * rng.normal(size=500)
+    y = np.digitize(signal, np.quantile(signal, np.linspace(0, 1, n_classes + 1)[1:-1]))
+    model = so.LogisticRegression(max_iter=1000, tol=1e-8).fit(X, y)
+    reference = SkLogisticRegression(max_iter=100_000, tol=1e-12).fit(X, y)
+    gradient = _logistic_gradient(model, X, y, C=1.0)
+    assert np.abs(gradient).max() <= {"sklearn": 1e-2, "dask": 1e-2, "spark": 1e-6}[on_engine]
+    assert np.abs(model.coef_[:, 1]).max() > 1e-3  # the tiny column's weight is not zeroed
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, rtol=1e-3, atol=1e-4)

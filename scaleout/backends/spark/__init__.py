@@ -395,4 +395,3 @@ def _stop_other_session(master: str) -> None:
     session = SparkSession.getActiveSession()
     if session is not None and session.sparkContext.master != master:
         session.stop()
-

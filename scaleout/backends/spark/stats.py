@@ -10,7 +10,7 @@ import numpy as np
 from ...exceptions import DataError
 from ...kernels.scatter import Scatter
 
-__all__ = ["gramian_moments", "gramian_scatter", "old_vectors"]
+__all__ = ["gramian", "gramian_moments", "gramian_scatter", "old_vectors"]
 
 
 def old_vectors(spark: Any, frame: Any, column: str) -> Any:
@@ -18,6 +18,25 @@ def old_vectors(spark: Any, frame: Any, column: str) -> Any:
     jvm = spark.sparkContext._jvm
     utils = getattr(getattr(jvm.org.apache.spark.ml.util, "DatasetUtils$"), "MODULE$")
     return utils.columnToOldVector(frame._jdf, column)
+
+
+def gramian(spark: Any, frame: Any, columns: list[str]) -> np.ndarray:
+    """``Σ v vᵀ`` over the rows ``v`` of ``frame``'s float64 ``columns``, in one MLlib pass.
+
+    MLlib's ``RowMatrix.computeGramianMatrix`` adds the rows' outer products
+    on the executors (a tree aggregate of the packed upper triangle); the
+    ``len(columns)``-square result comes back to the driver.
+    """
+    from pyspark.ml.feature import VectorAssembler
+
+    assembler = VectorAssembler(inputCols=columns, outputCol="__so_gv")
+    vectors = assembler.transform(frame.select(*columns))
+    jvm = spark.sparkContext._jvm
+    rdd = old_vectors(spark, vectors, "__so_gv")
+    gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
+    size = int(gram.numRows())
+    values = json.loads(str(jvm.org.apache.spark.ml.linalg.DenseVector(gram.toArray()).toString()))
+    return np.asarray(values, dtype=np.float64).reshape(size, size, order="F")
 
 
 def gramian_scatter(
@@ -49,8 +68,6 @@ def gramian_scatter(
     Scatter
         ``n`` rows, ``mean``, ``M`` and ``weight = Σ w``.
     """
-    from pyspark.ml.feature import VectorAssembler
-
     first = frame.select(*columns).first()
     if first is None:
         p = len(columns)
@@ -63,14 +80,7 @@ def gramian_scatter(
     ]
     inputs = [f"__so_g{j}" for j in range(len(columns))]
     rows = frame.selectExpr(*shifted, f"{root} AS __so_root", "CAST(1.0 AS DOUBLE) AS __so_one")
-    assembler = VectorAssembler(inputCols=[*inputs, "__so_root", "__so_one"], outputCol="__so_gv")
-    vectors = assembler.transform(rows)
-    jvm = spark.sparkContext._jvm
-    rdd = old_vectors(spark, vectors, "__so_gv")
-    gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
-    size = int(gram.numRows())
-    values = json.loads(str(jvm.org.apache.spark.ml.linalg.DenseVector(gram.toArray()).toString()))
-    full = np.asarray(values, dtype=np.float64).reshape(size, size, order="F")
+    full = gramian(spark, rows, [*inputs, "__so_root", "__so_one"])
     p = len(columns)
     shifted_scatter, shifted_sums = full[:p, :p], full[:p, p]
     weight_sum, n_rows = float(full[p, p]), int(np.rint(full[p + 1, p + 1]))
