@@ -7,16 +7,23 @@ the process id of its owner in its name::
     .scaleout-tmp-<host>-<pid>-<random><suffix>
     scaleout-spill-<host>-<pid>-<random>
 
+and so does the staging object an upload to a URL writes beside its target
+on filesystems whose uploads are not atomic (:func:`staging_name`)::
+
+    <target>.tmp-<host>-<pid>-<random>
+
 A process that ends normally, or on an exception (including SIGTERM / SIGINT
 in the command line, which turns them into exceptions), removes its own.
 One killed outright (SIGKILL, power loss) leaves them behind: the next
 process that creates a temporary in the same directory removes the stale
-siblings, those whose owner is gone. A sibling is removed only when all of
-these hold, so another live process's files are never touched:
+siblings, those whose owner is gone; the next upload to the same URL target
+removes its stale staging objects (:func:`stale_staging`). A sibling is
+removed only when all of these hold, so another live process's files are
+never touched:
 
 - its name has exactly scaleout's pattern, with this machine's host name
   (a directory shared over the network may hold other hosts' files);
-- it belongs to this user;
+- it belongs to this user (local files; an object store has no such owner);
 - no process with its pid exists on this machine (a reused pid keeps it,
   which errs on the safe side).
 """
@@ -25,19 +32,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import re
 import shutil
 import socket
 import tempfile
+import uuid
+from collections.abc import Iterable
 
 __all__ = [
     "SPILL_PREFIX",
+    "STAGING_INFIX",
     "TMP_PREFIX",
     "apply_umask",
     "current_umask",
     "make_spill_dir",
     "make_temp_file",
     "owner_alive",
+    "staging_name",
+    "stale_staging",
     "sweep_stale",
 ]
 
@@ -45,6 +58,8 @@ __all__ = [
 TMP_PREFIX = ".scaleout-tmp-"
 #: Name prefix of a spill directory.
 SPILL_PREFIX = "scaleout-spill-"
+#: What follows the target's name in the name of an upload's staging object.
+STAGING_INFIX = ".tmp-"
 
 
 def _host() -> str:
@@ -115,6 +130,49 @@ def sweep_stale(directory: str, prefix: str) -> list[str]:
             continue
         removed.append(entry.path)
     return removed
+
+
+def staging_name(target: str) -> str:
+    """The name of a new staging object for an upload to ``target`` (a path inside a filesystem).
+
+    ``<target>.tmp-<host>-<pid>-<random>``: beside the target, unique, and
+    naming its owner, so that :func:`stale_staging` can tell a killed
+    writer's object from a live one's.
+    """
+    return f"{target}{STAGING_INFIX}{_host()}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+def stale_staging(target: str, siblings: Iterable[str]) -> list[str]:
+    """The stale staging objects of ``target`` among ``siblings`` (its directory's entries).
+
+    A staging object is stale when :func:`staging_name` made it for this very
+    target on this machine, in a process other than this one that no longer
+    exists. Others' objects (another host's, a live writer's, older names
+    without an owner, any other file) are never listed.
+
+    Parameters
+    ----------
+    target : str
+        The path of the target inside its filesystem.
+    siblings : iterable of str
+        Paths (or names) of the entries of the target's directory.
+
+    Returns
+    -------
+    list of str
+        The entries of ``siblings`` to remove, as given.
+    """
+    base = posixpath.basename(target.rstrip("/"))
+    pattern = re.compile(re.escape(f"{base}{STAGING_INFIX}{_host()}-") + r"(\d+)-[0-9a-f]+$")
+    stale = []
+    for sibling in siblings:
+        match = pattern.match(posixpath.basename(sibling.rstrip("/")))
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid != os.getpid() and not owner_alive(pid):
+            stale.append(sibling)
+    return stale
 
 
 def make_temp_file(directory: str, suffix: str = "") -> str:

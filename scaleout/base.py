@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator
 from ._params import validate_backend_param, validate_params
 from ._task import FitTask
 from .data import Dataset, check_features
+from .data.validate import check_weight_count
 from .engines import claiming_backend, get_backend, wrap_input
 from .engines.resolve import resolve_backend
 from .exceptions import DataError, InvalidParameterError, NotFittedError
@@ -79,17 +80,6 @@ def _check_sample_weight(sample_weight: Any) -> Any:
     return weights
 
 
-def _check_weight_count(weights: Any, dataset: Dataset) -> None:
-    """One weight per row, on every engine, before any fitting (same words as the engines)."""
-    if weights is None or np.isscalar(weights):
-        return
-    n_rows = dataset.n_rows  # None when unknown without reading (CSV): the engine checks
-    if n_rows is not None and weights.shape != (n_rows,):
-        raise DataError(
-            f"sample_weight.shape == {weights.shape}, expected ({n_rows},): one weight per row"
-        )
-
-
 class ScaleoutEstimator(BaseEstimator):
     """Base of every scaleout estimator.
 
@@ -134,7 +124,9 @@ class ScaleoutEstimator(BaseEstimator):
         self._validate_params()
         sample_weight = _check_sample_weight(sample_weight)
         dataset = self._as_fit_dataset(X, y)
-        _check_weight_count(sample_weight, dataset)
+        # one weight per row, on every engine, before any fitting (n_rows is None when
+        # unknown without reading, e.g. CSV: the engine checks then)
+        check_weight_count(sample_weight, dataset.n_rows)
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
         task = FitTask.of(self)

@@ -8,22 +8,46 @@ is checked against it before any data moves.
 from __future__ import annotations
 
 import copy
+import itertools
 import time
 from collections import Counter
 from typing import Any
 
 import sklearn
 from sklearn.pipeline import Pipeline as _SkPipeline
+from sklearn.utils.metaestimators import available_if
 
 from ._config import config_context
 from ._params import validate_backend_param
 from ._task import FitTask
 from .base import ScaleoutEstimator
 from .data import Dataset
+from .data.validate import check_step_output
 from .engines import Backend, get_backend, in_memory_stats, wrap_input
 from .engines.resolve import resolve_backend
-from .exceptions import UnsupportedOnBackend
+from .exceptions import DataError, UnsupportedOnBackend
 from .registry import register_estimator
+
+
+def _naming_steps(name: str) -> Any:
+    """scikit-learn's ``Pipeline.<name>``, whose DataError names the step at fault.
+
+    A later step refuses its input (an earlier step's output) naming columns
+    ``'x0'``, ... that the user never had: the error then names the step whose
+    output it was (:meth:`Pipeline._check_step_outputs`). Available exactly
+    when scikit-learn's method is.
+    """
+
+    def method(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(super(Pipeline, self), name)(X, *args, **kwargs)
+        except DataError:
+            self._check_step_outputs(X)
+            raise
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = getattr(_SkPipeline, name).__doc__
+    return available_if(lambda self: hasattr(super(Pipeline, self), name))(method)
 
 
 @register_estimator
@@ -124,10 +148,46 @@ class Pipeline(_SkPipeline):
         start = time.perf_counter()
         X, y = dataset.to_numpy()
         loaded = time.perf_counter()
+        before = [_fitted_state(step) for _, step in self.steps]
         # The dataset checked X and y for NaN/inf already.
         with config_context(backend=engine), sklearn.config_context(assume_finite=True):
-            _SkPipeline.fit(self, X, y, **params)
+            try:
+                _SkPipeline.fit(self, X, y, **params)
+            except DataError:
+                self._check_step_outputs(X, before)  # a step's output at fault: name it
+                raise
         return in_memory_stats(X.shape[0], start, loaded, time.perf_counter())
+
+    def _check_step_outputs(self, X: Any, before: list[dict[str, int]] | None = None) -> None:
+        """After a DataError: raise the one naming the step whose output caused it, if any.
+
+        The steps are replayed on ``X`` (in a fit: those it completed, whose
+        fitted attributes changed from ``before``); each output is checked as
+        the next step's input (:func:`~scaleout.data.validate.check_step_output`).
+        Nothing is raised when they are all valid: the error was the failing
+        step's own, and the caller raises it.
+        """
+        Xt = X
+        estimators = [(i, step) for i, (_, step) in enumerate(self.steps)
+                      if step not in (None, "passthrough")]
+        for (index, step), (_, consumer) in itertools.pairwise(estimators):
+            if before is not None and _fitted_state(step) == before[index]:
+                return  # not fitted by this fit: the error came from it
+            try:
+                Xt = step.transform(Xt)
+            except DataError:
+                return  # the step's own input: its error stands
+            check_step_output(
+                Xt, step=type(step).__name__, index=index, consumer=type(consumer).__name__
+            )
+
+    predict = _naming_steps("predict")
+    predict_proba = _naming_steps("predict_proba")
+    predict_log_proba = _naming_steps("predict_log_proba")
+    decision_function = _naming_steps("decision_function")
+    score = _naming_steps("score")
+    score_samples = _naming_steps("score_samples")
+    transform = _naming_steps("transform")
 
     def fit_transform(self, X: Any, y: Any = None, **params: Any) -> Any:
         """Fit on the pipeline's engine, then transform ``X``."""
@@ -154,6 +214,13 @@ class Pipeline(_SkPipeline):
         from .persist import save
 
         return save(self, path, storage_options=storage_options)
+
+
+def _fitted_state(step: Any) -> dict[str, int]:
+    """Identity of ``step``'s fitted attributes (``name_``): changes when a fit sets them."""
+    if step is None or isinstance(step, str):
+        return {}
+    return {k: id(v) for k, v in vars(step).items() if k.endswith("_") and not k.startswith("_")}
 
 
 def make_pipeline(

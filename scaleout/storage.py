@@ -15,8 +15,11 @@ Writes are atomic-ish, readers never see half a file:
 * a URL is written to a local temporary file first, then uploaded. On object
   stores whose uploads become visible only once complete (S3, including
   multipart uploads; GCS; Azure; fsspec's ``memory://``) that is one upload
-  to the target. Elsewhere the upload goes to ``<target>.tmp-<random>``
-  beside it, which is then moved onto the target.
+  to the target. Elsewhere the upload goes to ``<target>.tmp-<host>-<pid>-<random>``
+  beside it, which is then moved onto the target. A writer killed in
+  between (SIGKILL) leaves that object behind: the next upload to the same
+  target removes the ones whose owner process is gone from this machine
+  (:func:`scaleout._tempfiles.stale_staging`), never a live writer's.
 
 Credentials and endpoints come from the usual places of each filesystem
 (for S3: ``AWS_ACCESS_KEY_ID`` ..., ``AWS_ENDPOINT_URL``, instance profiles)
@@ -28,14 +31,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import fsspec
 import fsspec.implementations.local
 
-from ._tempfiles import apply_umask, make_temp_file
+from ._tempfiles import apply_umask, make_temp_file, staging_name, stale_staging
 from .exceptions import StorageError
 
 __all__ = [
@@ -178,8 +180,12 @@ def check_writable(
     """Check, before any work, that a file can be written at ``path``.
 
     A local path needs an existing directory this user may write to, and must
-    not name a directory. For a URL only what is cheap is checked: that its
-    filesystem (e.g. ``s3fs``) is available; the bucket is seen at the upload.
+    not name a directory. The permission bits are checked first (a clear
+    message), then a file is created there and removed: the only check that
+    also holds for root, whom the bits do not stop, on read-only mounts and
+    in kernel filesystems such as ``/proc`` and ``/sys``. For a URL only what
+    is cheap is checked: that its filesystem (e.g. ``s3fs``) is available;
+    the bucket is seen at the upload.
 
     Raises
     ------
@@ -203,6 +209,13 @@ def check_writable(
         raise StorageError(
             f"cannot write {text!r}: no permission to create files in {directory!r}"
         )
+    try:  # the bits are not everything (root, read-only mounts, /proc): try it
+        os.unlink(make_temp_file(directory, ".probe"))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StorageError(
+            f"cannot write {text!r}: cannot create files in {directory!r} ({reason})"
+        ) from None
     if os.path.exists(target) and not os.access(target, os.W_OK):
         # os.replace would succeed (the directory is writable), but the user
         # marked the file read-only: respect that, as open(path, "w") would.
@@ -225,7 +238,8 @@ def _upload(local: str, url: str, fs: Any, fs_path: str) -> None:
         if ATOMIC_UPLOAD_PROTOCOLS.intersection(protocols):
             fs.put_file(local, fs_path)
             return
-        staging = f"{fs_path}.tmp-{uuid.uuid4().hex[:12]}"
+        _sweep_staging(fs, fs_path)
+        staging = staging_name(fs_path)
         try:
             fs.put_file(local, staging)
             fs.mv(staging, fs_path)
@@ -233,6 +247,20 @@ def _upload(local: str, url: str, fs: Any, fs_path: str) -> None:
             with contextlib.suppress(OSError):
                 if fs.exists(staging):
                     fs.rm_file(staging)
+
+
+def _sweep_staging(fs: Any, fs_path: str) -> None:
+    """Remove the staging objects of ``fs_path`` that writers killed on this machine left.
+
+    A courtesy, never an error: a listing or removal that fails is ignored.
+    """
+    try:
+        siblings = fs.ls(fs._parent(fs_path), detail=False)
+    except (OSError, ValueError, NotImplementedError):
+        return
+    for stale in stale_staging(fs_path, siblings):
+        with contextlib.suppress(OSError, ValueError, NotImplementedError):
+            fs.rm_file(stale)
 
 
 @contextlib.contextmanager

@@ -101,6 +101,27 @@ def test_non_finite_sample_weight():
         so.LinearRegression().fit(X, X[:, 0], sample_weight=weights)
 
 
+def test_weight_count_is_one_check_for_every_engine():
+    """base, the sklearn and dask engines and plug-ins all call data.check_weight_count."""
+    import scaleout.backends.dask as dask_engine
+    import scaleout.backends.sklearn as sklearn_engine
+    import scaleout.base as base
+    from scaleout.data import check_weight_count
+
+    for module in (base, sklearn_engine, dask_engine):
+        assert module.check_weight_count is check_weight_count
+    for weights, n_rows in ((np.ones(59), 60), (np.ones((60, 1)), 60), ([1.0, 2.0], 3)):
+        shape = np.shape(weights)
+        with pytest.raises(DataError) as info:
+            check_weight_count(weights, n_rows)
+        assert str(info.value) == (
+            f"sample_weight.shape == {shape}, expected ({n_rows},): one weight per row"
+        )
+    for weights, n_rows in ((None, 60), (2.0, 60), (np.float64(2.0), 60), (np.ones(59), None),
+                            (np.ones(60), 60), ([1.0, 2.0, 3.0], 3)):
+        check_weight_count(weights, n_rows)  # nothing to refuse (None: not known yet)
+
+
 def test_max_bins_is_validated_on_every_engine():
     with pytest.raises(InvalidParameterError, match="'max_bins' parameter"):
         so.DecisionTreeClassifier(max_bins=1).fit(X, y)

@@ -195,7 +195,7 @@ def test_predict_output_checked_before_loading_the_model(tmp_path, data, capsys)
     assert f"cannot write {str(out)!r}" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere (see the next test)")
 def test_fit_output_directory_not_writable(tmp_path, data, monkeypatch, capsys):
     import scaleout.cli.fit as fit
 
@@ -204,7 +204,53 @@ def test_fit_output_directory_not_writable(tmp_path, data, monkeypatch, capsys):
     locked.mkdir(mode=0o500)
     out = locked / "m.scaleout"
     assert main(["fit", "pca", "--data", data, "-o", str(out)]) == 2
-    assert "no permission to create files in" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"scaleout: error: cannot write {str(out)!r}: no permission to create files in "
+        f"{str(locked)!r}\n"
+    )
+
+
+# Directories no one may create files in, root included: the kernel's /proc and /sys.
+# Their permission bits let root through (except /proc/sys): only creating a file tells.
+UNWRITABLE_FOR_ALL = ["/proc/sys", "/proc", "/sys/kernel"]
+
+
+@pytest.mark.parametrize("directory", UNWRITABLE_FOR_ALL)
+def test_fit_output_directory_not_writable_even_for_root(data, monkeypatch, capsys, directory):
+    import scaleout.cli.fit as fit
+
+    if not os.path.isdir(directory):
+        pytest.skip(f"no {directory} on this system")
+    monkeypatch.setattr(fit, "read_data", _no_read)
+    out = os.path.join(directory, "m.scaleout")
+    for argv in (["fit", "pca", "--data", data, "-o", out],
+                 ["predict", "no-model.scaleout", "--data", data, "-o", out]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"scaleout: error: cannot write {out!r}: "), err
+        assert err.count("\n") == 1, err
+        assert (
+            f"no permission to create files in {directory!r}\n" in err
+            or f"cannot create files in {directory!r} (" in err
+        ), err
+    assert not os.path.exists(out)
+
+
+def test_check_writable_tries_a_file_where_the_bits_let_root_through(tmp_path):
+    """Root's os.access says yes to /proc; creating a file there fails: the error says so."""
+    from scaleout.exceptions import StorageError
+    from scaleout.storage import check_writable
+
+    if not os.access("/proc", os.W_OK | os.X_OK):
+        pytest.skip("not root here: the permission bits already refuse /proc")
+    with pytest.raises(
+        StorageError,
+        match=r"^cannot write '/proc/m\.scaleout': cannot create files in '/proc' "
+        r"\(No such file or directory\)$",
+    ):
+        check_writable("/proc/m.scaleout")
+    check_writable(tmp_path / "m.scaleout")  # a normal directory passes
+    assert list(tmp_path.iterdir()) == []  # and the probe file is gone
 
 
 def test_job_output_checked_before_the_fit(tmp_path, data, monkeypatch):

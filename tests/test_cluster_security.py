@@ -20,7 +20,7 @@ import scaleout as so
 from scaleout import clusters
 from scaleout.clusters.procs import free_port, tagged_processes
 from scaleout.clusters.state import TAG_VARIABLE
-from scaleout.exceptions import ClusterError
+from scaleout.exceptions import ClusterError, ScaleoutError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -288,3 +288,23 @@ def test_up_terminated_halfway_stops_what_it_started(state_dir):
     assert not any(psutil.pid_exists(p["pid"]) for p in state["processes"])
     assert not (state_dir / "dask.json").exists()
     assert "no cluster is up" in cli(state_dir, "cluster", "status").stdout
+
+
+# ----------------------------------------------------------------------- Spark REST option
+def test_rest_server_is_a_spark_option(state_dir, monkeypatch):
+    """`--spark-rest` is refused for Dask and `--rest-port` without it, before anything starts
+    (the Spark cases with a real master: tests/test_clusters.py)."""
+    monkeypatch.setenv("SCALEOUT_STATE_DIR", str(state_dir))
+    for options in ({"rest": True}, {"rest_port": 6066}):
+        with pytest.raises(
+            ScaleoutError,
+            match=r"^the REST submission server \(--spark-rest\) is a Spark option; "
+            r"a dask cluster has none$",
+        ):
+            clusters.up("dask", 1, port=0, ui_port=0, **options)
+    assert list(state_dir.iterdir()) == []
+    message = one_line(cli(state_dir, "cluster", "up", "--engine", "spark", "--rest-port", "0"))
+    assert "--rest-port needs --spark-rest" in message
+    message = one_line(cli(state_dir, "cluster", "up", "--engine", "dask", "--spark-rest"))
+    assert "is a Spark option; a dask cluster has none" in message
+    assert left_behind(state_dir) == []

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -637,6 +638,65 @@ def test_spark_cluster_listens_on_loopback_only(spark_connected):
     secret = read_properties(state["properties_file"])["spark.authenticate.secret"]
     assert len(secret) == 64
     assert [p.pid for p in procs + driver if secret in " ".join(p.cmdline())] == []
+
+
+def master_of(state: dict) -> psutil.Process:
+    (entry,) = [p for p in state["processes"] if p["role"] == "master"]
+    return psutil.Process(entry["pid"])
+
+
+def test_spark_rest_server_is_off_by_default(spark_cluster):
+    """The master listens on its RPC port and its web UI, nothing else (no REST server)."""
+    _, state = spark_cluster
+    assert state["rest_url"] is None and state["rest_port"] is None
+    assert sorted(port for _, _, port in listeners([master_of(state)])) == sorted(
+        [state["port"], state["ui_port"]]
+    )
+
+
+def test_spark_rest_server_when_asked_on_loopback_with_a_warning(tmp_path):
+    """`cluster up --spark-rest`: the master's REST submission server listens on 127.0.0.1
+    only, at the port recorded in the state and shown by `status`, with a warning."""
+    pytest.importorskip("pyspark")
+    started: list[psutil.Process] = []
+    try:
+        proc = cli(
+            tmp_path, "cluster", "up", "--engine", "spark", "--workers", "1",
+            "--port", str(free_port()), "--ui-port", "0", "--spark-rest", "--rest-port", "0",
+            "--json",
+        )
+        started = recorded_pids(tmp_path, "spark")
+        assert proc.returncode == 0, proc.stderr
+        state = json.loads(proc.stdout)
+        rest_port = state["rest_port"]
+        assert state["rest_url"] == f"spark://127.0.0.1:{rest_port}"
+        assert proc.stderr.strip().splitlines() == [
+            f"scaleout: warning: Spark's REST submission server at spark://127.0.0.1:{rest_port} "
+            "has no authentication: any account that can connect to it can submit a driver "
+            "that runs code as you (spark.authenticate does not apply to it); turn it on only "
+            "when you need it"
+        ]
+        found = listeners([master_of(state)])
+        assert sorted(port for _, _, port in found) == sorted(
+            [state["port"], state["ui_port"], rest_port]
+        )
+        assert [(ip, port) for _, ip, port in found if not is_loopback(ip)] == []
+        # it is Spark's REST server (it answers in its protocol)
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{rest_port}/v1/submissions/status/driver-0", timeout=10
+        ) as response:
+            answer = json.load(response)
+        assert answer["action"] == "SubmissionStatusResponse" and answer["success"] is False
+        status = cli(tmp_path, "cluster", "status")
+        assert status.returncode == 0, status.stderr
+        assert (
+            f"  REST submission server spark://127.0.0.1:{rest_port} (no authentication)"
+            in status.stdout.splitlines()
+        )
+        recorded = json.loads(cli(tmp_path, "cluster", "status", "--json").stdout)
+        assert recorded[0]["rest_port"] == rest_port
+    finally:
+        stop_cluster(tmp_path, "spark", started)
 
 
 def test_spark_down_leaves_nothing(spark_cluster):

@@ -260,3 +260,106 @@ def test_owner_alive():
     assert _tempfiles.owner_alive(os.getpid())
     assert not _tempfiles.owner_alive(_dead_pid())
     assert _tempfiles.owner_alive(0)
+
+
+# --------------------------------------------- a URL upload's staging objects
+# An upload to a URL whose filesystem has no atomic put goes to a staging
+# object "<target>.tmp-<host>-<pid>-<random>" that is then moved onto the
+# target. A writer killed in between leaves it; the next upload to the same
+# target removes it, and never a live writer's.
+SLOW_UPLOAD = """
+import os, pathlib, time
+import numpy as np
+import scaleout as so
+import staging_fs
+staging_fs.register()
+_put = staging_fs.StagingFileSystem.put_file
+def slow(self, lpath, rpath, **kwargs):
+    _put(self, lpath, rpath, **kwargs)
+    pathlib.Path(f"uploaded-{os.getpid()}").touch()
+    time.sleep(300)
+staging_fs.StagingFileSystem.put_file = slow
+model = so.LinearRegression(backend="sklearn").fit(np.eye(3), [1.0, 2.0, 3.0])
+model.save(staging_fs.url(sys.argv[1]))
+"""
+
+
+def _start_upload(tmp_path: Path, target: Path) -> subprocess.Popen:
+    env = _env(tmp_path)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), env["PYTHONPATH"]])
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys\n" + SLOW_UPLOAD, str(target)], cwd=tmp_path,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_killed_upload_staging_is_removed_by_the_next_save_but_a_live_writers_kept(tmp_path):
+    import staging_fs
+
+    staging_fs.register()
+    out_dir = tmp_path / "bucket"
+    out_dir.mkdir()
+    target = out_dir / "m.scaleout"
+    host = _tempfiles._host()
+    killed = _start_upload(tmp_path, target)
+    live = _start_upload(tmp_path, target)
+    try:
+        # both between their upload and their move (each swept before its
+        # upload, while the other was alive: nothing to remove then)
+        _wait_for(tmp_path / f"uploaded-{killed.pid}", killed)
+        _wait_for(tmp_path / f"uploaded-{live.pid}", live)
+        killed.kill()  # SIGKILL before the move
+        killed.communicate(timeout=60)
+        assert killed.returncode == -signal.SIGKILL
+        left = _entries(out_dir)
+        assert len(left) == 2, left
+        assert {name.split("-")[-2] for name in left} == {str(killed.pid), str(live.pid)}
+        for name in left:
+            assert name.startswith(f"m.scaleout.tmp-{host}-"), name
+        live_staging = next(n for n in left if f"-{live.pid}-" in n)
+
+        model = so.LinearRegression(backend="sklearn").fit(np.eye(3), [4.0, 5.0, 6.0])
+        model.save(staging_fs.url(target))
+
+        assert live.poll() is None  # the live writer is still uploading ...
+        assert _entries(out_dir) == ["m.scaleout", live_staging]  # ... and its object stays
+        loaded = so.load(staging_fs.url(target))
+        np.testing.assert_allclose(loaded.predict(np.eye(3)), [4.0, 5.0, 6.0], atol=1e-9)
+    finally:
+        for proc in (killed, live):
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=60)
+
+
+def test_a_url_upload_leaves_only_the_target(tmp_path):
+    import staging_fs
+
+    staging_fs.register()
+    target = tmp_path / "p.csv"
+    from scaleout.storage import write_text
+
+    write_text(staging_fs.url(target), "x\n1\n")
+    write_text(staging_fs.url(target), "x\n2\n")
+    assert _entries(tmp_path) == ["p.csv"]
+    assert target.read_text() == "x\n2\n"
+
+
+def test_stale_staging_lists_only_dead_owners_of_this_host_and_target():
+    host = _tempfiles._host()
+    dead = _dead_pid()
+    target = "bucket/dir/m.scaleout"
+    siblings = [
+        "bucket/dir/m.scaleout",
+        f"bucket/dir/m.scaleout.tmp-{host}-{dead}-0123456789ab",  # stale: removed
+        f"bucket/dir/m.scaleout.tmp-{host}-{os.getppid()}-0123456789ab",  # live writer
+        f"bucket/dir/m.scaleout.tmp-{host}-{os.getpid()}-0123456789ab",  # this process
+        f"bucket/dir/m.scaleout.tmp-{host}x-{dead}-0123456789ab",  # another host
+        "bucket/dir/m.scaleout.tmp-0123456789ab",  # no owner in its name
+        f"bucket/dir/n.scaleout.tmp-{host}-{dead}-0123456789ab",  # another target's
+        f"bucket/dir/m.scaleout.tmp-{host}-{dead}-0123456789ab.bak",  # not one of ours
+    ]
+    assert _tempfiles.stale_staging(target, siblings) == [siblings[1]]
+    name = _tempfiles.staging_name(target)
+    assert name.startswith(f"{target}.tmp-{host}-{os.getpid()}-")
+    assert _tempfiles.stale_staging(target, [name]) == []  # its own: never stale

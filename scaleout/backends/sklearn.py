@@ -12,25 +12,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import sklearn
 from sklearn.tree import BaseDecisionTree
 
-from ..data.validate import check_float32_range
+from ..data.validate import check_float32_range, check_weight_count
 from ..engines.base import Backend, FitResult, FitTask, in_memory_stats
 from ..exceptions import DataError, ScaleoutError
 
 if TYPE_CHECKING:
     from ..data import Dataset
-
-
-def _check_weight_shape(sample_weight: Any, n_rows: int) -> None:
-    """One weight per row, as the other engines require (same message)."""
-    if sample_weight is None or np.isscalar(sample_weight):
-        return
-    shape = np.shape(sample_weight)
-    if shape != (n_rows,):
-        raise DataError(f"sample_weight.shape == {shape}, expected ({n_rows},): one weight per row")
 
 
 class SklearnBackend(Backend):
@@ -52,7 +42,7 @@ class SklearnBackend(Backend):
         loaded = time.perf_counter()
         if task.supervised:
             task.check_target(y)
-        _check_weight_shape(sample_weight, X.shape[0])
+        check_weight_count(sample_weight, X.shape[0])
         if issubclass(task.sklearn_class, BaseDecisionTree):  # fitted in float32
             check_float32_range(
                 X, feature_names=dataset.feature_names, why=f"{task.name} on engine 'sklearn'"

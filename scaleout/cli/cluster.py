@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 from typing import Any
 
 __all__ = ["add_commands"]
@@ -30,7 +32,20 @@ def cmd_cluster(args: argparse.Namespace) -> int:
             options["port"] = args.port
         if args.ui_port is not None:
             options["ui_port"] = args.ui_port
-        state = up(args.engine, args.workers, **options)
+        if args.spark_rest:
+            options["rest"] = True
+        if args.rest_port is not None:
+            if not args.spark_rest:
+                from ..exceptions import ScaleoutError
+
+                raise ScaleoutError("--rest-port needs --spark-rest")
+            options["rest_port"] = args.rest_port
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            state = up(args.engine, args.workers, **options)
+        for warning in caught:
+            if issubclass(warning.category, UserWarning):  # one line, not Python's file:line
+                print(f"scaleout: warning: {warning.message}", file=sys.stderr)
         _print_json(state if args.json else _summary(state))
         return 0
     if args.action == "status":
@@ -61,13 +76,15 @@ def _summary(state: dict[str, Any]) -> dict[str, Any]:
         "state_file": state.get("state_file"),
         "credentials": state.get("security") or state.get("properties_file"),
         "connect": f"so.connect({state['address']!r})",
-    }
+    } | ({"rest_url": state["rest_url"]} if state.get("rest_url") else {})
 
 
 def _format(state: dict[str, Any]) -> str:
     lines = [f"{state['engine']}: {state['address']}  dashboard {state['dashboard']}"]
     if not state.get("ready", True):
         lines[0] += "  (not ready: its `up` is running, or was stopped halfway)"
+    if state.get("rest_url"):
+        lines.append(f"  REST submission server {state['rest_url']} (no authentication)")
     for p in state["processes"]:
         alive = "alive" if p.get("alive") else "DEAD"
         lines.append(f"  {p['role']:<10} pid {p['pid']:<8} {alive:<6} log {p['log']}")
@@ -100,6 +117,15 @@ def add_commands(sub: Any) -> None:
         help="up: the address every process listens on (default 127.0.0.1, loopback only)",
     )
     cluster.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for workers")
+    cluster.add_argument(
+        "--spark-rest",
+        action="store_true",
+        help="up --engine spark: also start the master's REST submission server on --host "
+        "(off by default: it has no authentication)",
+    )
+    cluster.add_argument(
+        "--rest-port", type=int, help="with --spark-rest: its port (default 6066; 0: free)"
+    )
     cluster.add_argument(
         "--force",
         action="store_true",

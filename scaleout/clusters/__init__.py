@@ -74,7 +74,10 @@ def up(engine: str, workers: int = 2, **options: Any) -> dict[str, Any]:
     **options
         ``host`` (default "127.0.0.1": every process listens there only),
         ``port``, ``ui_port``, ``cores``, ``memory``, ``timeout`` (see
-        :func:`scaleout.clusters.dask.start_dask` / :func:`~scaleout.clusters.spark.start_spark`).
+        :func:`scaleout.clusters.dask.start_dask` / :func:`~scaleout.clusters.spark.start_spark`);
+        Spark only: ``rest=True`` (and ``rest_port``, default 6066) turns on the
+        master's REST submission server on ``host``, which has no
+        authentication (a ``UserWarning`` says so).
 
     Returns
     -------
@@ -93,6 +96,11 @@ def up(engine: str, workers: int = 2, **options: Any) -> dict[str, Any]:
         raise ScaleoutError(f"unknown engine {engine!r}; expected one of {list(ENGINES)}")
     if workers < 1:
         raise ScaleoutError(f"--workers must be >= 1, got {workers}")
+    if engine != "spark" and (options.get("rest") or "rest_port" in options):
+        raise ScaleoutError(
+            "the REST submission server (--spark-rest) is a Spark option; "
+            f"a {engine} cluster has none"
+        )
     with locked(engine):
         current = read_state(engine)
         if current is not None:

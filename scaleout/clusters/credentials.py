@@ -10,7 +10,8 @@ Each ``cluster up`` makes new credentials in ``<state dir>/<engine>-credentials/
 - **Spark**: a random 256-bit secret in ``spark.properties`` (``spark.authenticate``),
   read by the master and the workers (``--properties-file``), by sessions scaleout
   builds and by ``scaleout submit``; it also turns the master's REST submission
-  server off and disables killing applications from the web UIs.
+  server off (``cluster up --spark-rest`` turns it on for the master alone) and
+  disables killing applications from the web UIs.
 
 :func:`dask_security` and :func:`spark_auth_conf` find the credentials of a recorded
 cluster by its address; a client in another process of the same user finds them the

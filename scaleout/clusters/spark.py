@@ -8,6 +8,7 @@ import shutil
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,15 @@ from .credentials import make_spark_credentials
 
 DEFAULT_PORT = 7077
 DEFAULT_UI_PORT = 8080
+#: Spark's default port of the master's REST submission server.
+DEFAULT_REST_PORT = 6066
+
+#: Warned (and printed by ``scaleout cluster up --spark-rest``) when the REST server is on.
+REST_WARNING = (
+    "Spark's REST submission server at {url} has no authentication: any account that can "
+    "connect to it can submit a driver that runs code as you (spark.authenticate does not "
+    "apply to it); turn it on only when you need it"
+)
 
 
 def spark_home() -> Path:
@@ -92,14 +102,16 @@ def start_spark(
     logs: Path,
     env: dict[str, str] | None = None,
     record: Callable[[dict[str, Any]], Any] | None = None,
+    rest: bool = False,
+    rest_port: int = DEFAULT_REST_PORT,
 ) -> dict[str, Any]:
     """Start a master and ``workers`` workers; wait until the master lists them ALIVE.
 
     Every process reads a new secret (``spark.authenticate``, see
     :func:`~scaleout.clusters.credentials.make_spark_credentials`) from a 0600
-    properties file; the master's REST submission server is off; every
-    listening socket (master, workers, their web UIs, the executors they
-    start) is on ``host``.
+    properties file; the master's REST submission server is off unless
+    ``rest``; every listening socket (master, workers, their web UIs, the
+    executors they start, the REST server) is on ``host``.
 
     Parameters
     ----------
@@ -121,18 +133,39 @@ def start_spark(
         Extra environment of the processes.
     record : callable, optional
         Called with the state as soon as each process started.
+    rest : bool
+        Turn on the master's REST submission server (``spark.master.rest.enabled``),
+        on ``host`` only. It has **no authentication** (``spark.authenticate``
+        does not cover it): anyone who can connect to it can run code as
+        you. A ``UserWarning`` says so.
+    rest_port : int
+        Its port on ``host`` (default 6066; 0: a free port). Only with ``rest``.
 
     Returns
     -------
     dict
         The state to record: engine, master URL, ports, the properties file,
-        processes (pid, log).
+        processes (pid, log), ``rest_url`` and ``rest_port`` (None when off).
     """
     check_java()
     port, ui_port = procs.resolve_port(port, host), procs.resolve_port(ui_port, host)
     procs.check_port_free(port, "spark master", host)
     procs.check_port_free(ui_port, "spark master web UI", host)
     env = {**spark_env(logs, host), **(env or {})}
+    rest_url = None
+    if rest:
+        rest_port = procs.resolve_port(rest_port, host)
+        procs.check_port_free(rest_port, "spark master REST server", host)
+        rest_url = f"spark://{host}:{rest_port}"
+        # The master alone reads SPARK_MASTER_OPTS; -D settings win over the properties
+        # file (spark.master.rest.enabled false there, for every other process and client).
+        opts = (
+            f"-Dspark.master.rest.enabled=true -Dspark.master.rest.host={host} "
+            f"-Dspark.master.rest.port={rest_port}"
+        )
+        previous = env.get("SPARK_MASTER_OPTS", os.environ.get("SPARK_MASTER_OPTS", ""))
+        env["SPARK_MASTER_OPTS"] = f"{previous} {opts}".strip()
+        warnings.warn(REST_WARNING.format(url=rest_url), UserWarning, stacklevel=3)
     Path(env["SPARK_WORKER_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
     properties = make_spark_credentials()
     spark_class = str(spark_home() / "bin" / "spark-class")
@@ -178,6 +211,8 @@ def start_spark(
         "ui_port": ui_port,
         "workers": workers,
         "properties_file": properties,
+        "rest_url": rest_url,
+        "rest_port": rest_port if rest else None,
         "logs": str(logs),
         "started": time.time(),
     }

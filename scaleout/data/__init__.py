@@ -12,7 +12,9 @@ once (:meth:`Dataset.to_numpy`).
 - :func:`read_parquet`, :func:`read_csv`, :func:`read_npy` open files of one
   format lazily (local paths, globs, directories, any fsspec URL, or a list).
 - :func:`check_features`, :func:`check_target` validate arrays with
-  scikit-learn's wording, naming the column, row and file of a bad value.
+  scikit-learn's wording, naming the column, row and file of a bad value;
+  :func:`check_weight_count` checks one sample weight per row (every engine's
+  check, also a plug-in's once it knows the row count).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .dataset import Batch, Dataset, InMemoryDataset
 from .npy import NpyDataset, read_npy
 from .open import open_path
 from .parquet import ParquetDataset, read_parquet
-from .validate import check_features, check_target
+from .validate import check_features, check_target, check_weight_count
 
 __all__ = [
     "Batch",
@@ -35,6 +37,7 @@ __all__ = [
     "as_dataset",
     "check_features",
     "check_target",
+    "check_weight_count",
     "open_path",
     "read_csv",
     "read_npy",

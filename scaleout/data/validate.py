@@ -32,7 +32,10 @@ __all__ = [
     "SourceLike",
     "check_features",
     "check_float32_range",
+    "check_step_output",
     "check_target",
+    "check_weight_count",
+    "step_output_message",
 ]
 
 #: Where data came from: a fixed description ("file '/p/a.parquet', row group 2"),
@@ -333,6 +336,110 @@ def _assert_all_finite_2d(
             _describe_location(source, row),
         )
     )
+
+
+# ---------------------------------------------------------- sample weights
+def check_weight_count(sample_weight: Any, n_rows: int | None) -> None:
+    """Raise a DataError unless there is one weight per row (the one check of every engine).
+
+    Parameters
+    ----------
+    sample_weight : array-like, scalar or None
+        The weights. None and a scalar (broadcast to every row) pass.
+    n_rows : int or None
+        The data's row count; None (not known without reading, e.g. CSV)
+        passes: the engine checks again once it knows.
+
+    Raises
+    ------
+    DataError
+        ``sample_weight.shape == (59,), expected (60,): one weight per row``.
+    """
+    if sample_weight is None or n_rows is None or np.ndim(sample_weight) == 0:
+        return
+    shape = np.shape(sample_weight)
+    if shape != (n_rows,):
+        raise DataError(f"sample_weight.shape == {shape}, expected ({n_rows},): one weight per row")
+
+
+# ------------------------------------------------ a pipeline step's output
+def step_output_message(
+    step: str, index: int, consumer: str, column: int, problem: str, where: str
+) -> str:
+    """The message of a pipeline step whose output the next step cannot take (every engine).
+
+    Parameters
+    ----------
+    step, consumer : str
+        The class names of the step and of the step after it (``"PCA"``,
+        ``"LogisticRegression"``).
+    index : int
+        The step's position in the pipeline (0-based); the consumer is ``index + 1``.
+    column : int
+        The output column at fault.
+    problem : str
+        ``"has values too large for float64 arithmetic: -1.03e+140"``,
+        ``"contains infinity"``, ...
+    where : str
+        ``", row 221"`` and the source, or ``""``.
+    """
+    return (
+        f"{step} output (pipeline step {index}), column {column}, {problem}{where} (the input "
+        f"of {consumer}, pipeline step {index + 1}). The input data is within scaleout's "
+        f"limits (finite, |x| <= {MAX_ABS_VALUE:.0e}) but {step} turns it into values the "
+        f"next step cannot use: rescale the input columns before the pipeline (e.g. divide "
+        f"the large ones by a power of ten, or standardize them first)."
+    )
+
+
+def check_step_output(
+    Z: np.ndarray,
+    *,
+    step: str,
+    index: int,
+    consumer: str,
+    source: SourceLike = _IN_MEMORY,
+    row_offset: int = 0,
+) -> None:
+    """Raise a DataError when a pipeline step's output is no valid input of the next step.
+
+    The data checks see the pipeline's input only; a step (e.g. PCA, whose
+    projections reach ``sqrt(n_features)`` times the input's largest value)
+    can turn valid data into values beyond :data:`MAX_ABS_VALUE`, or into
+    NaN / infinity. Without this check the next step would blame a column
+    ``'x0'`` the user never had, or fit all-zero coefficients.
+
+    Parameters
+    ----------
+    Z : numpy.ndarray
+        The step's output (2-D): a whole array or one chunk.
+    step, index, consumer
+        See :func:`step_output_message`.
+    source, row_offset
+        Where the rows are (see :func:`check_features`).
+
+    Raises
+    ------
+    DataError
+        Naming the step, the output column, the value and its global row.
+    """
+    Z = np.asarray(Z)
+    if Z.ndim != 2 or Z.dtype.kind != "f" or Z.size == 0 or _squares_are_small(Z):
+        return
+    found = _first_nonfinite(Z)
+    if found is not None:
+        i, j = found
+        kind = "NaN" if np.isnan(Z[i, j]) else "infinity"
+        problem = f"contains {kind}"
+    else:
+        found = _first_too_large(Z)
+        if found is None:  # many large values, each within the limit
+            return
+        i, j = found
+        problem = f"has values too large for float64 arithmetic: {float(Z[i, j]):.3g}"
+    row = row_offset + i
+    where = f", row {row}{_describe_location(source, row)}"
+    raise DataError(step_output_message(step, index, consumer, j, problem, where))
 
 
 # ----------------------------------------------------------- conversions

@@ -5,7 +5,7 @@ entry-point group of its (test-only) distribution metadata beside this file
 (``scaleout_memory_engine-0.1.dist-info``); tests/conftest.py puts this folder
 on ``sys.path``, which is all an installed package would do. It touches no
 scaleout internals: the public engine contract, the kernel each estimator
-declares, and the kernels' in-memory executor.
+declares, the kernels' in-memory executor and the data layer's weight check.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from scaleout.data import check_weight_count
 from scaleout.engines import Backend, FitResult, FitTask
 from scaleout.kernels import kernel_of
 from scaleout.kernels.passes import InMemoryPasses
@@ -41,6 +42,8 @@ class MemoryBackend(Backend):
         X, y = dataset.to_numpy()
         weights = None
         if sample_weight is not None:
+            # the row count of a file (CSV) is known only now: one weight per row
+            check_weight_count(sample_weight, X.shape[0])
             weights = np.broadcast_to(
                 np.asarray(sample_weight, dtype=np.float64), (X.shape[0],)
             ).copy()

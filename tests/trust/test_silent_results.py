@@ -5,7 +5,8 @@
   naming the file and the column, before the fit.
 * Finite values too large for float64 arithmetic (1e200, 1e300) are refused
   naming the column, on every engine and estimator, instead of NaN / all-zero
-  models or raw IndexError / LinAlgError.
+  models or raw IndexError / LinAlgError; within a pipeline, a step whose
+  output is too large (PCA of values near 1e140) is named as such.
 * ``set_config`` reaches fits in other threads; a ``spark_master`` /
   ``spark_conf`` that the running Spark session cannot honour is refused
   naming both values.
@@ -27,6 +28,8 @@ import pytest
 from sklearn import datasets as skdatasets
 from sklearn.decomposition import PCA as SkPCA
 from sklearn.linear_model import LinearRegression as SkLinearRegression
+from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+from sklearn.pipeline import make_pipeline
 
 import scaleout as so
 from scaleout import _config
@@ -227,6 +230,82 @@ def test_large_values_within_the_limit_fit_as_scikit_learn(on_engine):
     expected = SkPCA(n_components=2).fit(X).explained_variance_
     assert np.all(np.isfinite(pca.explained_variance_)) and expected[0] > 1e199
     np.testing.assert_allclose(pca.explained_variance_, expected, rtol=1e-4)
+
+
+# ------------------------------------------------ values too large after a step
+def _pca_overflow_frame() -> tuple[pd.DataFrame, np.ndarray]:
+    """Features within the limit (|big| <= 1e140) whose PCA output is not (centring)."""
+    frame = _classification(1.0)
+    frame["big"] = frame["big"] / frame["big"].abs().max() * MAX_ABS_VALUE
+    return frame, frame["y"].to_numpy()
+
+
+@ON_EVERY_ENGINE
+def test_pca_output_too_large_names_the_step(on_engine, tmp_path):
+    """Pipeline(PCA -> LogisticRegression) on valid data whose PCA projections exceed 1e140:
+    the error names PCA's output, not a column 'x0' the user never had (sklearn), nor does
+    the fit end silently with coefficients 0 (dask) or ~1e-141 (Spark)."""
+    frame, y = _pca_overflow_frame()
+    X = frame[["a", "b", "big", "d"]]
+    assert np.abs(X.to_numpy()).max() <= MAX_ABS_VALUE  # the input passes the data check
+    Z = SkPCA(n_components=2).fit_transform(X.to_numpy())
+    row = int(np.argmax(np.abs(Z[:, 0])))
+    assert abs(Z[row, 0]) > MAX_ABS_VALUE and np.abs(Z[:, 1]).max() < 10
+    value = re.escape(
+        f"|x| up to {abs(Z[row, 0]):.3g}" if on_engine == "spark"  # no row numbers there
+        else f"{Z[row, 0]:.3g}, row {row}"
+    )
+    expected = (
+        r"^PCA output \(pipeline step 0\), column 0, has values too large for float64 "
+        rf"arithmetic: {value}.* \(the input of LogisticRegression, pipeline step 1\)\. "
+        r"The input data is within scaleout's limits \(finite, \|x\| <= 1e\+140\)"
+    )
+    path = str(tmp_path / "pca_overflow.parquet")
+    frame.to_parquet(path, index=False)
+    for data in ((X, y), (so.read_parquet(path, target="y"),)):
+        pipe = so.make_pipeline(so.PCA(n_components=2), so.LogisticRegression())
+        with pytest.raises(DataError, match=expected) as info:
+            pipe.fit(*data)
+        assert "'x0'" not in str(info.value)
+    # a pipeline fitted on small values, predicting on such data: the same error
+    small = X.assign(big=X["big"] / MAX_ABS_VALUE)
+    pipe = so.make_pipeline(so.PCA(n_components=2), so.LogisticRegression()).fit(small, y)
+    scale = MAX_ABS_VALUE / np.abs(small.to_numpy()).max(axis=0)
+    huge = small * scale  # every column within the limit; their projections are not
+    assert np.abs(huge.to_numpy()).max() <= MAX_ABS_VALUE
+    Zh = pipe[0].transform(huge.to_numpy())
+    assert np.abs(Zh).max() > MAX_ABS_VALUE
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(DataError, match=r"^PCA output \(pipeline step 0\), column \d, has "
+                           r"values too large .*\(the input of LogisticRegression, pipeline"):
+            getattr(pipe, method)(huge)
+    predicted = pipe.predict(small)  # valid data: unchanged by the wrapper
+    assert predicted.shape == (300,) and set(predicted) <= {0, 1}
+    assert pipe.score(small, y) == pytest.approx(np.mean(predicted == y), abs=1e-12)
+    reference = make_pipeline(SkPCA(n_components=2), SkLogisticRegression()).fit(
+        small.to_numpy(), y
+    )
+    assert np.mean(predicted == reference.predict(small.to_numpy())) >= 0.97
+
+
+@ON_EVERY_ENGINE
+def test_pipeline_input_near_float64_max_names_the_input_column(on_engine, tmp_path):
+    """Values near 1e308 in the input: refused by the data check, naming the input column
+    (before any step runs), in memory and from Parquet."""
+    frame, y = _classification(1.0), None
+    frame["big"] = frame["big"] / frame["big"].abs().max() * 1e308
+    y = frame["y"].to_numpy()
+    path = str(tmp_path / "near_max.parquet")
+    frame.to_parquet(path, index=False)
+    X = frame[["a", "b", "big", "d"]]
+    for data in ((X, y), (so.read_parquet(path, target="y"),)):
+        pipe = so.make_pipeline(so.PCA(n_components=2), so.LogisticRegression())
+        with pytest.raises(
+            DataError,
+            match=r"column 'big' \(feature 2\) has values too large for float64 arithmetic",
+        ) as info:
+            pipe.fit(*data)
+        assert "1e+140" in str(info.value) and "PCA output" not in str(info.value)
 
 
 # ------------------------------------------------------------------- config

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..._config import get_config, set_config
 from ...data import Batch
+from ...data.validate import check_step_output, check_weight_count
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import DataError, UnsupportedOnBackend
 from ...kernels import Kernel, kernel_of
@@ -55,10 +56,7 @@ def _check_weights(sample_weight: Any, n_rows: int) -> np.ndarray | None:
     weights = np.asarray(sample_weight, dtype=np.float64)
     if weights.ndim == 0:
         return np.full(n_rows, float(weights))
-    if weights.shape != (n_rows,):
-        raise DataError(
-            f"sample_weight.shape == {weights.shape}, expected ({n_rows},): one weight per row"
-        )
+    check_weight_count(weights, n_rows)
     if np.any(weights < 0):
         row = int(np.flatnonzero(weights < 0)[0])
         raise DataError(
@@ -99,22 +97,34 @@ def open_passes(dataset: Dataset, sample_weight: Any = None) -> Passes:
     return passes
 
 
-def _transform_batch(step: Any, batch: Batch) -> Batch:
-    return Batch(
-        np.asarray(step.transform(np.asarray(batch.X))),
-        batch.y,
-        batch.source,
-        batch.row_offset,
-        batch.weights,
+def _transform_batch(step: Any, index: int, consumer: str, batch: Batch) -> Batch:
+    """``batch`` through the fitted pipeline step number ``index``, checked for ``consumer``."""
+    X = np.asarray(step.transform(np.asarray(batch.X)))
+    check_step_output(
+        X,
+        step=type(step).__name__,
+        index=index,
+        consumer=consumer,
+        source=batch.source,
+        row_offset=batch.row_offset,
     )
+    return Batch(X, batch.y, batch.source, batch.row_offset, batch.weights)
 
 
 class TransformedPasses(Passes):
-    """The passes of a pipeline's later steps: chunks go through fitted steps first."""
+    """The passes of a pipeline's later steps: chunks go through fitted steps first.
 
-    def __init__(self, inner: Passes, step: Any, n_features: int) -> None:
+    Each transformed chunk is checked as the input of the next step
+    (:func:`~scaleout.data.validate.check_step_output`): the data checks saw
+    the pipeline's input only.
+    """
+
+    def __init__(
+        self, inner: Passes, step: Any, n_features: int, index: int = 0, consumer: str = ""
+    ) -> None:
         super().__init__()
         self.inner, self.step = inner, step
+        self.index, self.consumer = index, consumer or "the next step"
         self.n_rows, self.n_features = inner.n_rows, n_features
         self.weighted = inner.weighted
 
@@ -124,7 +134,7 @@ class TransformedPasses(Passes):
         self.inner.expect_passes(n)
 
     def _map_reduce(self, fn: Any, combine: Any) -> Any:
-        transform = partial(_transform_batch, self.step)
+        transform = partial(_transform_batch, self.step, self.index, self.consumer)
         return self.inner.map_reduce(
             partial(_compose, fn, transform), label="pipeline", combine=combine, with_store=True
         )
@@ -133,7 +143,9 @@ class TransformedPasses(Passes):
         """The inner passes already report every pass."""
 
     def sample(self, n: int, random_state: int | None) -> Batch:
-        return _transform_batch(self.step, self.inner.sample(n, random_state))
+        return _transform_batch(
+            self.step, self.index, self.consumer, self.inner.sample(n, random_state)
+        )
 
 
 def _compose(fn: Any, transform: Any, batch: Batch, store: ChunkStore | None) -> Any:
@@ -222,7 +234,9 @@ class DaskBackend(Backend):
                 if index < len(tasks) - 1:
                     step = task.fitted(state, width)
                     width = int(step.transform(np.zeros((1, width))).shape[1])
-                    passes = TransformedPasses(passes, step, width)
+                    passes = TransformedPasses(
+                        passes, step, width, index=index, consumer=tasks[index + 1].name
+                    )
         finally:
             base.close()
         stats = self._stats(base, start)

@@ -54,7 +54,7 @@ from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
 from .algorithm import Algorithm
 from .cluster import KMeansAlgorithm
 from .convert import FEATURES, diagnose_bad_rows, prepare, release
-from .decomposition import PCA_OUTPUT, PCAAlgorithm
+from .decomposition import PCA_OUTPUT, PCAAlgorithm, check_pca_output
 from .errors import spark_errors
 from .linear_model import LinearRegressionAlgorithm, LogisticRegressionAlgorithm
 from .progress import JobTracker
@@ -277,6 +277,8 @@ class SparkBackend(Backend):
         pca_stage = pca_algorithm.stage(pca_params, prepared, FEATURES, p)
         pca_model = pca_stage.fit(prepared.frame)
         frame = pca_model.transform(prepared.frame)
+        pca_state = pca_algorithm.state(pca_model, pca_params, prepared, p)
+        check_pca_output(frame, pca_state, final_name, prepared.source)
         if final_name == "KMeans":
             final_state, info = algorithm.fit(spark, final_params, prepared, frame, PCA_OUTPUT, k)
         else:
@@ -284,7 +286,6 @@ class SparkBackend(Backend):
             final_model = algorithm.stage(final_params, prepared, features, k).fit(frame)
             final_state = algorithm.state(final_model, final_params, prepared, k)
             info = algorithm.info(final_model)
-        pca_state = pca_algorithm.state(pca_model, pca_params, prepared, p)
         algorithm.flip_features(final_state, PCAAlgorithm.signs(pca_model), final_name)
         return pca_state, final_state, info, k
 

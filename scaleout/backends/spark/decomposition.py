@@ -23,12 +23,14 @@ exact result (Spark eigendecomposes the covariance matrix).
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...exceptions import InvalidParameterError
+from ...data.validate import MAX_ABS_VALUE, step_output_message
+from ...exceptions import DataError, InvalidParameterError
 from .algorithm import Algorithm
 from .params import _unsupported
 from .stats import gramian_moments
@@ -208,3 +210,53 @@ def pca_state(
         "n_samples_": int(n_rows),
         "noise_variance_": float(max(noise, 0.0)),
     }
+
+
+def check_pca_output(frame: Any, state: dict[str, Any], consumer: str, source: str) -> None:
+    """Refuse a pipeline's PCA output that the next step cannot take.
+
+    The data check saw the pipeline's input; PCA's projections of valid data
+    can exceed :data:`~scaleout.data.validate.MAX_ABS_VALUE`, which MLlib would
+    fit without a word (coefficients ~1e-141 or exactly 0). On centred input
+    each output column ``k`` is bounded by its singular value
+    ``sqrt((n - 1) * explained_variance_[k])``: no Spark job when every bound
+    is within the limit (nearly always); otherwise one aggregation of the
+    columns' largest magnitudes.
+
+    Parameters
+    ----------
+    frame : pyspark.sql.DataFrame
+        With the PCA stage's output column (:data:`PCA_OUTPUT`).
+    state : dict
+        The PCA's fitted state (:func:`pca_state`).
+    consumer : str
+        The next step's class name.
+    source : str
+        The data's description, for the message.
+
+    Raises
+    ------
+    DataError
+        Naming PCA as pipeline step 0, the output column and its largest magnitude.
+    """
+    bounds = np.asarray(state["singular_values_"], dtype=np.float64)
+    suspect = [j for j, bound in enumerate(bounds) if not bound <= MAX_ABS_VALUE]
+    if not suspect:
+        return
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
+    values = vector_to_array(F.col(PCA_OUTPUT))
+    tops = frame.select(*[F.max(F.abs(values[j])).alias(f"m{j}") for j in suspect]).first()
+    where = "" if source.startswith("in-memory") else f" in {source}"
+    for j in suspect:
+        top = tops[f"m{j}"]
+        if top is None:
+            continue
+        if math.isnan(top) or math.isinf(top):
+            problem = f"contains {'NaN' if math.isnan(top) else 'infinity'}"
+        elif top > MAX_ABS_VALUE:
+            problem = f"has values too large for float64 arithmetic: |x| up to {top:.3g}"
+        else:
+            continue
+        raise DataError(step_output_message("PCA", 0, consumer, j, problem, where))
