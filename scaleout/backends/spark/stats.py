@@ -27,7 +27,8 @@ def gramian_scatter(
 
     MLlib's ``RowMatrix.computeGramianMatrix`` of the rows
     ``[√w (z - s), √w, 1]`` holds ``Σ w (z - s)(z - s)ᵀ``, ``Σ w (z - s)``,
-    ``Σ w`` and the row count (``w = 1`` without a ``weight`` column). The
+    ``Σ w`` and the row count; without a ``weight`` column the rows are
+    ``[z - s, 1]`` (a Gramian one column smaller: ``Σ w`` is the count). The
     shift ``s`` is the first row (one more, one-row job), which keeps the
     sums of squares from cancelling when the means are large. Rows of zero
     weight add nothing, exactly as removing them.
@@ -56,14 +57,19 @@ def gramian_scatter(
         p = len(columns)
         return Scatter(0, np.zeros(p), np.zeros((p, p)), 0.0)
     shift = np.array([float(v) for v in first], dtype=np.float64)
-    root = f"SQRT({weight})" if weight else "CAST(1.0 AS DOUBLE)"
-    shifted = [
-        f"{root} * ({c} - CAST('{float(s)!r}' AS DOUBLE)) AS __so_g{j}"
+    # Without weights the column of ones is the root of the weights: one column less in
+    # the Gramian, whose per-row update costs (columns + 1) * columns / 2 multiply-adds.
+    scale = f"SQRT({weight}) * " if weight else ""
+    exprs = [
+        f"{scale}({c} - CAST('{float(s)!r}' AS DOUBLE)) AS __so_g{j}"
         for j, (c, s) in enumerate(zip(columns, shift, strict=True))
     ]
     inputs = [f"__so_g{j}" for j in range(len(columns))]
-    rows = frame.selectExpr(*shifted, f"{root} AS __so_root", "CAST(1.0 AS DOUBLE) AS __so_one")
-    assembler = VectorAssembler(inputCols=[*inputs, "__so_root", "__so_one"], outputCol="__so_gv")
+    if weight:
+        exprs.append(f"SQRT({weight}) AS __so_root")
+        inputs.append("__so_root")
+    rows = frame.selectExpr(*exprs, "CAST(1.0 AS DOUBLE) AS __so_one")
+    assembler = VectorAssembler(inputCols=[*inputs, "__so_one"], outputCol="__so_gv")
     vectors = assembler.transform(rows)
     jvm = spark.sparkContext._jvm
     rdd = old_vectors(spark, vectors, "__so_gv")
@@ -73,7 +79,7 @@ def gramian_scatter(
     full = np.asarray(values, dtype=np.float64).reshape(size, size, order="F")
     p = len(columns)
     shifted_scatter, shifted_sums = full[:p, :p], full[:p, p]
-    weight_sum, n_rows = float(full[p, p]), int(np.rint(full[p + 1, p + 1]))
+    weight_sum, n_rows = float(full[p, p]), int(np.rint(full[size - 1, size - 1]))
     if weight_sum <= 0:
         return Scatter(n_rows, np.zeros(p), np.zeros((p, p)), 0.0)
     mean_shifted = shifted_sums / weight_sum
