@@ -1,25 +1,35 @@
-"""How much fixed work does a Spark fit do? Jobs, stages and driver time, before and after.
+"""How much fixed work does a Spark fit do? Jobs, stages, Py4J round trips, before and after.
 
 Wall-clock ratios of ~1 s fits are noisy on a shared machine; what a change
 adds to a Spark fit's fixed cost shows deterministically as extra Spark jobs,
-stages and Py4J round trips. For each algorithm this script fits a Parquet
-file (20 features, ``--rows`` rows) on the ``spark`` engine in two source trees
-(a git worktree of ``--before`` and this tree), as ``benchmarks/fit_worker.py``
-does (one untimed fit first), then counts for one more fit:
+stages, tasks, Py4J round trips and code compilations. For each algorithm
+(``scaleout.bench.cases.ALGORITHMS``, their parameters) this script fits a
+Parquet file (20 features, ``--rows`` rows) on the ``spark`` engine in two
+source trees, each in a warm worker process as ``benchmarks/fit_worker.py``
+(one untimed fit first): a git worktree of ``--before`` (or ``--before-tree``)
+and this tree (or ``--after-tree``). Then ``--repeat`` fits per side, in ABBA
+order, each measured for:
 
-* the Spark jobs it ran, their stages (run and skipped) and tasks, read from
-  the driver's status store (every job, whatever job group it ran in);
-* under cProfile: the fit's seconds, the Py4J calls and the seconds spent in
-  them (the JVM: jobs, plan analysis), and the rest (driver-side Python);
+* the Spark jobs it ran, their stages (run; skipped ones apart) and tasks,
+  read from the driver's status store (every job, whatever its job group),
+  and the executors' CPU seconds in those stages;
+* whole-stage / expression code compilations (Spark's ``CodegenMetrics``);
+* under cProfile: the fit's seconds, the Py4J round trips and the seconds
+  spent in them (the JVM: jobs, plan analysis), and the rest (driver-side
+  Python: reading Arrow results, NumPy work);
 * with ``--top N``, the N functions of ``scaleout`` with the most cumulative time.
+
+The table shows each measure as ``before → after``: counts of the first fit,
+medians of the seconds.
 
 Usage::
 
-    python benchmarks/spark_jobs.py [--before 4d21a69] [--rows 100000]
-        [--algorithms KMeans,PCA] [--top 8] [--json out.json]
+    python benchmarks/spark_jobs.py [--before 4d21a69] [--before-tree DIR]
+        [--after-tree DIR] [--rows 100000] [--algorithms KMeans,PCA]
+        [--repeat 3] [--top 8] [--json out.json]
 
-The job counts do not depend on the machine's load; the seconds do (a few
-percent between runs on a quiet machine).
+The counts do not depend on the machine's load; the seconds do (a lot on a
+shared machine: compare task CPU seconds there, not wall seconds).
 """
 
 from __future__ import annotations

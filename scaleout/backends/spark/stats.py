@@ -9,8 +9,13 @@ import numpy as np
 
 from ...exceptions import DataError
 from ...kernels.scatter import Scatter
+from .compat import assemble_vectors, select_exprs
 
 __all__ = ["gramian_moments", "gramian_scatter", "old_vectors"]
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 def old_vectors(spark: Any, frame: Any, column: str) -> Any:
@@ -50,9 +55,7 @@ def gramian_scatter(
     Scatter
         ``n`` rows, ``mean``, ``M`` and ``weight = Σ w``.
     """
-    from pyspark.ml.feature import VectorAssembler
-
-    first = frame.select(*columns).first()
+    first = select_exprs(frame, [_quoted(c) for c in columns]).first()
     if first is None:
         p = len(columns)
         return Scatter(0, np.zeros(p), np.zeros((p, p)), 0.0)
@@ -68,9 +71,8 @@ def gramian_scatter(
     if weight:
         exprs.append(f"SQRT({weight}) AS __so_root")
         inputs.append("__so_root")
-    rows = frame.selectExpr(*exprs, "CAST(1.0 AS DOUBLE) AS __so_one")
-    assembler = VectorAssembler(inputCols=[*inputs, "__so_one"], outputCol="__so_gv")
-    vectors = assembler.transform(rows)
+    rows = select_exprs(frame, [*exprs, "CAST(1.0 AS DOUBLE) AS __so_one"])
+    vectors = assemble_vectors(rows, [*inputs, "__so_one"], "__so_gv", "error")
     jvm = spark.sparkContext._jvm
     rdd = old_vectors(spark, vectors, "__so_gv")
     gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
