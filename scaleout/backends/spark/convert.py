@@ -32,7 +32,7 @@ import pyarrow as pa
 from ...data import CsvDataset, Dataset, ParquetDataset
 from ...data.validate import MAX_ABS_VALUE, float32_range_message, too_large_message
 from ...exceptions import DataError, UnsupportedOnBackend
-from .compat import create_frame
+from .compat import assemble_vectors, create_frame, select_exprs
 from .data import SparkDataset
 
 __all__ = [
@@ -433,7 +433,7 @@ def prepare(
     has_weights = sample_weight is not None
     if has_weights:
         selected.append(WEIGHT)
-    base = sdf.selectExpr(*selected)
+    base = select_exprs(sdf, selected)
     checks = _Checks(label, class_weight, has_weights, moments, centre, max_abs)
     if cache:
         from pyspark import StorageLevel
@@ -488,9 +488,8 @@ def _check_and_assemble(
         aggregates.append(f"sum({WEIGHT}) AS w")
     if label == "value":
         aggregates.append(f"sum(CASE WHEN {_bad_target(TARGET)} THEN 1 ELSE 0 END) AS by")
-    columns = [F.expr(a) for a in aggregates]
     if moments:
-        columns += _moment_columns(raw)
+        aggregates += _moment_columns(raw)
     source = dataset.source
     known = None
     if labels_only and checks.class_weight is None and not has_weights:
@@ -498,9 +497,13 @@ def _check_and_assemble(
     if known is not None:  # no job: the class counts are only needed for class weights
         facts = {"n": dataset.n_rows, "bad": 0, "groups": [(k, {}) for k in known]}
     elif label == "class":
+        columns = [F.expr(a) if isinstance(a, str) else a for a in aggregates]
         grouped = scanned.groupBy(TARGET).agg(*columns).limit(MAX_CLASSES + 2).collect()
         facts = _combine_groups(grouped, has_weights, moments)
+    elif all(isinstance(a, str) for a in aggregates):  # one select of SQL aggregates
+        facts = _facts_of(select_exprs(scanned, aggregates).collect()[0], has_weights, moments)
     else:
+        columns = [F.expr(a) if isinstance(a, str) else a for a in aggregates]
         facts = _facts_of(scanned.agg(*columns).collect()[0], has_weights, moments)
     n_rows = facts["n"]
     if n_rows == 0:
@@ -607,9 +610,13 @@ def _guard_rows(
     if also is not None:
         bad = f"({bad} OR {also})"
     kept = [c for c in base.columns if c != guard]
-    return base.selectExpr(
-        *kept,
-        f"CASE WHEN {bad} THEN raise_error('{BAD_ROW_MARKER}') ELSE {guard} END AS {name or guard}",
+    return select_exprs(
+        base,
+        [
+            *kept,
+            f"CASE WHEN {bad} THEN raise_error('{BAD_ROW_MARKER}') ELSE {guard} END AS "
+            f"{name or guard}",
+        ],
     )
 
 
@@ -692,16 +699,20 @@ def _moment_columns(raw: list[str]) -> list[Any]:
     then takes about 1.5x a bare count instead of 3.5x with avg/var_samp
     (interpreted: too many fields) or a vector aggregate. Wider data gets one
     ``Summarizer`` over the feature vector.
-    """
-    from pyspark.sql import functions as F
 
+    Returns
+    -------
+    list
+        SQL text (``str``) for the SQL aggregates, else one ``Column``.
+    """
     if len(raw) <= SQL_MOMENTS_MAX_FEATURES:
         return [
-            F.expr(f"{agg}({c}) AS {name}{j}")
+            f"{agg}({c}) AS {name}{j}"
             for j, c in enumerate(raw)
             for agg, name in (("sum", "sum"), ("var_samp", "var"))
         ]
     from pyspark.ml.stat import Summarizer
+    from pyspark.sql import functions as F
 
     summary = Summarizer.metrics("mean", "variance").summary(F.col(FEATURES))
     return [summary.alias("summary")]
@@ -741,7 +752,7 @@ def _raise_for_bad_features(
             f"sum(CASE WHEN abs({c}) = double('inf') THEN 1 ELSE 0 END) AS inf{j}",
             f"max(CASE WHEN {_not_finite(c)} THEN NULL ELSE abs({c}) END) AS top{j}",
         ]
-    row = base.selectExpr(*counts).collect()[0].asDict()
+    row = select_exprs(base, counts).collect()[0].asDict()
     found = [
         (j, int(row[f"nan{j}"] or 0), int(row[f"inf{j}"] or 0), int(row[f"null{j}"] or 0))
         for j in range(len(names))
@@ -909,13 +920,9 @@ def _index_labels(
 
 
 def _assemble(frame: Any, raw: list[str], means: np.ndarray | None) -> Any:
-    from pyspark.ml.feature import VectorAssembler
-
     inputs = raw
     if means is not None:
         inputs = [f"{c}_c" for c in raw]
-        frame = frame.selectExpr(
-            "*", *[f"{c} - {_double(m)} AS {o}" for c, m, o in zip(raw, means, inputs, strict=True)]
-        )
-    assembler = VectorAssembler(inputCols=inputs, outputCol=FEATURES, handleInvalid="keep")
-    return assembler.transform(frame)
+        centred = [f"{c} - {_double(m)} AS {o}" for c, m, o in zip(raw, means, inputs, strict=True)]
+        frame = select_exprs(frame, ["*", *centred])
+    return assemble_vectors(frame, inputs, FEATURES)

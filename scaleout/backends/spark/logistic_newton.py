@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .compat import select_exprs
 from .convert import LABEL, WEIGHT
 from .stats import gramian
 
@@ -83,6 +84,15 @@ def _linear(columns: list[str], coef: np.ndarray, intercept: float) -> str:
     return " + ".join([_literal(intercept), *terms])
 
 
+def _select(frame: Any, *exprs: str) -> Any:
+    """``frame.selectExpr(*exprs)`` in a few Py4J round trips."""
+    return select_exprs(frame, list(exprs))
+
+
+def _aliases(exprs: list[str]) -> list[str]:
+    return [e.rsplit(" AS ", 1)[1] for e in exprs]
+
+
 def _softplus(z: str) -> str:
     """``log(1 + exp(z))`` without overflow."""
     return f"(GREATEST({z}, 0D) + LOG1P(EXP(-ABS({z}))))"
@@ -108,13 +118,13 @@ class _Pass:
         return [*self.columns, "CAST(1.0 AS DOUBLE)"]
 
     def _binary(self, coef: np.ndarray, intercept: float) -> tuple[Any, ...]:
-        z = self.frame.selectExpr(
+        z = _select(self.frame, 
             *self.columns,
             LABEL,
             f"{self.s} AS __so_s",
             f"{_linear(self.columns, coef, intercept)} AS __so_z",
         )
-        prob = z.selectExpr(
+        prob = _select(z, 
             *self.columns,
             LABEL,
             "__so_s",
@@ -132,8 +142,8 @@ class _Pass:
             f"__so_s * (__so_p - {LABEL}) AS __so_r",
             f"__so_s * ({_softplus('__so_z')} - {LABEL} * __so_z) AS __so_l",
         ]
-        cols = prob.selectExpr(*exprs)
-        G = gramian(self.spark, cols, list(cols.columns))
+        cols = _select(prob, *exprs)
+        G = gramian(self.spark, cols, _aliases(exprs))
         hessian = G[:width, :width]
         gradient = G[width : 2 * width, 2 * width]
         objective = float(G[2 * width - 1, 2 * width + 1])
@@ -144,12 +154,12 @@ class _Pass:
         zs = [
             f"{_linear(self.columns, coef[k], float(intercept[k]))} AS __so_z{k}" for k in range(K)
         ]
-        z = self.frame.selectExpr(*self.columns, LABEL, f"{self.s} AS __so_s", *zs)
+        z = _select(self.frame, *self.columns, LABEL, f"{self.s} AS __so_s", *zs)
         top = f"GREATEST({', '.join(f'__so_z{k}' for k in range(K))})"
-        shifted = z.selectExpr(
+        shifted = _select(z, 
             *self.columns, LABEL, "__so_s", *(f"__so_z{k}" for k in range(K)), f"{top} AS __so_m"
         )
-        exps = shifted.selectExpr(
+        exps = _select(shifted, 
             *self.columns,
             LABEL,
             "__so_s",
@@ -159,7 +169,7 @@ class _Pass:
         )
         total = " + ".join(f"__so_e{k}" for k in range(K))
         picked = "CASE " + " ".join(f"WHEN {LABEL} = {k} THEN __so_z{k}" for k in range(K)) + " END"
-        probs = exps.selectExpr(
+        probs = _select(exps, 
             *self.columns,
             LABEL,
             "__so_s",
@@ -185,8 +195,8 @@ class _Pass:
             ),
             "__so_s * __so_loss AS __so_l",
         ]
-        cols = probs.selectExpr(*exprs)
-        G = gramian(self.spark, cols, list(cols.columns))
+        cols = _select(probs, *exprs)
+        G = gramian(self.spark, cols, _aliases(exprs))
         width = self.p + 1
         size = K * width
         hessian = -G[size : 2 * size, size : 2 * size]

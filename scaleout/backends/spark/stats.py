@@ -9,8 +9,13 @@ import numpy as np
 
 from ...exceptions import DataError
 from ...kernels.scatter import Scatter
+from .compat import assemble_vectors, select_exprs
 
 __all__ = ["gramian", "gramian_moments", "gramian_scatter", "old_vectors"]
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 def old_vectors(spark: Any, frame: Any, column: str) -> Any:
@@ -27,10 +32,9 @@ def gramian(spark: Any, frame: Any, columns: list[str]) -> np.ndarray:
     on the executors (a tree aggregate of the packed upper triangle); the
     ``len(columns)``-square result comes back to the driver.
     """
-    from pyspark.ml.feature import VectorAssembler
-
-    assembler = VectorAssembler(inputCols=columns, outputCol="__so_gv")
-    vectors = assembler.transform(frame.select(*columns))
+    vectors = assemble_vectors(
+        select_exprs(frame, [_quoted(c) for c in columns]), columns, "__so_gv", "error"
+    )
     jvm = spark.sparkContext._jvm
     rdd = old_vectors(spark, vectors, "__so_gv")
     gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
@@ -46,7 +50,8 @@ def gramian_scatter(
 
     MLlib's ``RowMatrix.computeGramianMatrix`` of the rows
     ``[√w (z - s), √w, 1]`` holds ``Σ w (z - s)(z - s)ᵀ``, ``Σ w (z - s)``,
-    ``Σ w`` and the row count (``w = 1`` without a ``weight`` column). The
+    ``Σ w`` and the row count; without a ``weight`` column the rows are
+    ``[z - s, 1]`` (a Gramian one column smaller: ``Σ w`` is the count). The
     shift ``s`` is the first row (one more, one-row job), which keeps the
     sums of squares from cancelling when the means are large. Rows of zero
     weight add nothing, exactly as removing them.
@@ -68,22 +73,28 @@ def gramian_scatter(
     Scatter
         ``n`` rows, ``mean``, ``M`` and ``weight = Σ w``.
     """
-    first = frame.select(*columns).first()
+    first = select_exprs(frame, [_quoted(c) for c in columns]).first()
     if first is None:
         p = len(columns)
         return Scatter(0, np.zeros(p), np.zeros((p, p)), 0.0)
     shift = np.array([float(v) for v in first], dtype=np.float64)
-    root = f"SQRT({weight})" if weight else "CAST(1.0 AS DOUBLE)"
-    shifted = [
-        f"{root} * ({c} - CAST('{float(s)!r}' AS DOUBLE)) AS __so_g{j}"
+    # Without weights the column of ones is the root of the weights: one column less in
+    # the Gramian, whose per-row update costs (columns + 1) * columns / 2 multiply-adds.
+    scale = f"SQRT({weight}) * " if weight else ""
+    exprs = [
+        f"{scale}({c} - CAST('{float(s)!r}' AS DOUBLE)) AS __so_g{j}"
         for j, (c, s) in enumerate(zip(columns, shift, strict=True))
     ]
     inputs = [f"__so_g{j}" for j in range(len(columns))]
-    rows = frame.selectExpr(*shifted, f"{root} AS __so_root", "CAST(1.0 AS DOUBLE) AS __so_one")
-    full = gramian(spark, rows, [*inputs, "__so_root", "__so_one"])
+    if weight:
+        exprs.append(f"SQRT({weight}) AS __so_root")
+        inputs.append("__so_root")
+    rows = select_exprs(frame, [*exprs, "CAST(1.0 AS DOUBLE) AS __so_one"])
+    full = gramian(spark, rows, [*inputs, "__so_one"])
+    size = full.shape[0]
     p = len(columns)
     shifted_scatter, shifted_sums = full[:p, :p], full[:p, p]
-    weight_sum, n_rows = float(full[p, p]), int(np.rint(full[p + 1, p + 1]))
+    weight_sum, n_rows = float(full[p, p]), int(np.rint(full[size - 1, size - 1]))
     if weight_sum <= 0:
         return Scatter(n_rows, np.zeros(p), np.zeros((p, p)), 0.0)
     mean_shifted = shifted_sums / weight_sum
