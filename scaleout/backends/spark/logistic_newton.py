@@ -118,13 +118,15 @@ class _Pass:
         return [*self.columns, "CAST(1.0 AS DOUBLE)"]
 
     def _binary(self, coef: np.ndarray, intercept: float) -> tuple[Any, ...]:
-        z = _select(self.frame, 
+        z = _select(
+            self.frame,
             *self.columns,
             LABEL,
             f"{self.s} AS __so_s",
             f"{_linear(self.columns, coef, intercept)} AS __so_z",
         )
-        prob = _select(z, 
+        prob = _select(
+            z,
             *self.columns,
             LABEL,
             "__so_s",
@@ -156,10 +158,11 @@ class _Pass:
         ]
         z = _select(self.frame, *self.columns, LABEL, f"{self.s} AS __so_s", *zs)
         top = f"GREATEST({', '.join(f'__so_z{k}' for k in range(K))})"
-        shifted = _select(z, 
-            *self.columns, LABEL, "__so_s", *(f"__so_z{k}" for k in range(K)), f"{top} AS __so_m"
+        shifted = _select(
+            z, *self.columns, LABEL, "__so_s", *(f"__so_z{k}" for k in range(K)), f"{top} AS __so_m"
         )
-        exps = _select(shifted, 
+        exps = _select(
+            shifted,
             *self.columns,
             LABEL,
             "__so_s",
@@ -169,7 +172,8 @@ class _Pass:
         )
         total = " + ".join(f"__so_e{k}" for k in range(K))
         picked = "CASE " + " ".join(f"WHEN {LABEL} = {k} THEN __so_z{k}" for k in range(K)) + " END"
-        probs = _select(exps, 
+        probs = _select(
+            exps,
             *self.columns,
             LABEL,
             "__so_s",
