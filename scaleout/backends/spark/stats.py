@@ -37,7 +37,9 @@ def gramian(spark: Any, frame: Any, columns: list[str]) -> np.ndarray:
     )
     jvm = spark.sparkContext._jvm
     rdd = old_vectors(spark, vectors, "__so_gv")
-    gram = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd).computeGramianMatrix()
+    # the column count given: RowMatrix would otherwise run a job for its first row
+    matrix = jvm.org.apache.spark.mllib.linalg.distributed.RowMatrix(rdd, 0, len(columns))
+    gram = matrix.computeGramianMatrix()
     size = int(gram.numRows())
     values = json.loads(str(jvm.org.apache.spark.ml.linalg.DenseVector(gram.toArray()).toString()))
     return np.asarray(values, dtype=np.float64).reshape(size, size, order="F")
