@@ -236,17 +236,11 @@ class Worker:
 
 # ------------------------------------------------------------------ driver side
 def write_data(directory: Path, rows: int) -> dict[str, str]:
-    """One Parquet directory per data kind (20 features), as bench_before_after.py."""
-    from scaleout.datasets import make_blobs, make_classification, make_regression
+    """One Parquet directory per data kind (20 features): bench_before_after.py's data."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_before_after import write_data as write_suite_data
 
-    make = {"regression": make_regression, "classification": make_classification,
-            "blobs": make_blobs}
-    paths = {}
-    for kind, writer in make.items():
-        path = directory / kind
-        writer(str(path), rows, 20, random_state=0)
-        paths[kind] = str(path)
-    return paths
+    return write_suite_data(directory, rows)
 
 
 def _median_facts(runs: list[dict[str, Any]]) -> dict[str, Any]:
