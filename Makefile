@@ -7,7 +7,7 @@ EXTRAS ?= dev,plot,dask,spark,emr,bench
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: install java demo test test-slow test-checks-spark test-spark35 lint bench bench-quick bench-full clean
+.PHONY: install java demo test test-slow test-checks-spark test-demo test-spark35 lint bench bench-quick bench-full clean
 
 install: java $(VENV)/.installed-$(EXTRAS)
 
@@ -36,6 +36,10 @@ test-slow: install
 # outside the default run's 15 minutes, but run by CI (.ci/run) after `make test`.
 test-checks-spark: install
 	$(PY) -m pytest -q -m slow tests/test_check_estimator.py -k "spark"
+
+# The six demos as `make demo` runs them (~2.5 min): outside the default run, run by CI.
+test-demo: install
+	$(PY) -m pytest -q -m slow tests/test_cli.py -k demo
 
 # The Spark engine on Spark 3.5 (Amazon EMR 7.x) next to 4.x: a second virtualenv with
 # pyspark 3.5 and pandas 2.2 (.ci/constraints-spark35.txt), the Spark tests, then the slow

@@ -89,6 +89,7 @@ def test_errors_are_one_line_with_exit_code_2(wine_parquet, tmp_path, capsys):
     assert "get_params().keys()" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # ~2.5 min (six fits, Spark and a LocalCluster started): `make test-demo`, in CI
 def test_demo_runs_the_six_demos(tmp_path):
     env_dir = mnist_dir()
     args = [sys.executable, "-m", "scaleout.cli", "demo", "--plot", str(tmp_path)]
