@@ -151,8 +151,9 @@ def test_logistic_regression_no_penalty_and_class_weight(spark, data):
 @pytest.mark.parametrize("name", ["breast_cancer", "wine"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_logistic_regression_ends_at_the_optimum_with_weights(spark, data, name, fit_intercept):
-    """MLlib's L-BFGS, then Newton steps (logistic_newton.py): the gradient of scikit-learn's
-    objective vanishes, with sample and class weights, with or without an intercept."""
+    """Newton's method from zero (kernels/logistic_newton.py over Arrow batches): the gradient
+    of scikit-learn's objective vanishes, with sample and class weights, with or without an
+    intercept."""
     from scipy.special import expit, log_softmax
 
     X, y = data[name]
@@ -175,7 +176,7 @@ def test_logistic_regression_ends_at_the_optimum_with_weights(spark, data, name,
         assert np.abs(s @ residual).max() <= 1e-7 * len(y)
     else:
         assert_array_equal(model.intercept_, np.zeros(model.coef_.shape[0]))
-    assert 1 <= model.fit_stats_["newton_passes"] <= 5
+    assert 1 <= model.fit_stats_["newton_passes"] <= 12
     ref = linear_model.LogisticRegression(
         C=0.5, class_weight="balanced", fit_intercept=fit_intercept, **TIGHT
     ).fit(X, y, sample_weight=weights)

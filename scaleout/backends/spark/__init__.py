@@ -27,7 +27,8 @@ stage, and MLlib caches what it iterates over); ``passes``, equal to
 ``spark_jobs``; ``iterations`` (L-BFGS / Lloyd iterations, tree depth);
 ``seconds`` (``prepare_seconds`` for the data check, ``fit_seconds`` for
 MLlib and the conversion; ``mllib_seconds``, inside the MLlib estimator's
-``fit``, where one is called); ``data_check`` (``"in the fit"`` or ``"own
+``fit``, where one is called; ``newton_passes``, ``newton_decrements`` and
+``newton_seconds`` for LogisticRegression's Newton fit); ``data_check`` (``"in the fit"`` or ``"own
 job"``, see :func:`.convert.prepare`); ``classes_from`` for a classifier
 (``"Parquet statistics"`` or ``"a Spark job"``); ``spark_master``.
 """

@@ -1,8 +1,10 @@
-"""LinearRegression and LogisticRegression on Spark MLlib.
+"""LinearRegression and LogisticRegression on Spark.
 
-Both are fitted by ``pyspark.ml``'s own estimators (``standardization=False``;
-the penalty scaled by the row count) and converted to scikit-learn's
-attributes here.
+LinearRegression is one MLlib Gramian pass and the kernels' solve;
+LogisticRegression with a finite L2 penalty is Newton's method over the
+kernels' chunk terms (:mod:`.logistic_newton`). The other cases are fitted by
+``pyspark.ml``'s own estimators (``standardization=False``; the penalty scaled
+by the row count) and converted to scikit-learn's attributes here.
 
 The mapping (:data:`PARAMETER_TABLE` holds the same rows)
 ----------------------------------------------------------
@@ -24,10 +26,10 @@ l1_ratio / penalty     ``elasticNetParam = l1_ratio`` (``penalty='l1'`` → 1, '
                        scikit-learn), ``"multinomial"`` for 3 or more.
 max_iter, tol          ``maxIter``, ``tol``. Spark's tol is the relative change of the
                        objective between iterations (scikit-learn's is on the
-                       gradient). With a finite L2 penalty, Newton steps (one
-                       Gramian pass each, :mod:`.logistic_newton`) then reach the
-                       optimum to rounding; ``max_iter``'s ConvergenceWarning stands
-                       only if they do not converge either.
+                       gradient). A finite L2 penalty (the default) is not fitted by
+                       MLlib but by Newton's method from zero (:mod:`.logistic_newton`:
+                       one pass a step, numpy over Arrow batches), to the optimum to
+                       rounding; ``max_iter`` bounds its steps, ``tol`` is not used.
 fit_intercept          ``fitIntercept``
 class_weight           a weight column: ``w_c`` per row of class c ('balanced':
                        ``sum(w) / (n_classes * sum of w in class c)``, as scikit-learn).
@@ -56,9 +58,10 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ...kernels.linear import check_linear_params, linear_solution
+from ...kernels.logistic_newton import MAX_HESSIAN_SIDE, hessian_side
 from .algorithm import Algorithm, training_iterations
 from .convert import LABEL, WEIGHT
-from .logistic_newton import MAX_GRAMIAN_COLUMNS, gramian_columns, newton_logistic
+from .logistic_newton import newton_logistic
 from .params import _check_class_weight, _unsupported
 from .stats import gramian_scatter
 
@@ -74,7 +77,7 @@ PARAMETER_TABLE: tuple[tuple[str, str, str], ...] = (
     ("LogisticRegression", "(n classes)", "family = 'binomial' (2) / 'multinomial' (>= 3)"),
     ("LogisticRegression", "max_iter", "maxIter"),
     ("LogisticRegression", "tol", "tol (relative objective change)"),
-    ("LogisticRegression", "(finite L2 penalty)", "then Newton steps to the optimum (Gramian)"),
+    ("LogisticRegression", "(finite L2 penalty)", "Newton's method instead (kernels' terms)"),
     ("LogisticRegression", "fit_intercept", "fitIntercept"),
     ("LogisticRegression", "class_weight", "weightCol (per-class weights)"),
     ("LinearRegression", "(<= 4096 features)", "RowMatrix Gramian of [X | y], min-norm solve"),
@@ -184,53 +187,66 @@ class LogisticRegressionAlgorithm(Algorithm):
         features: str,
         n_features: int,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """MLlib's L-BFGS, then Newton steps to scikit-learn's optimum (a finite L2 penalty).
+        """Newton's method from zero for a finite L2 penalty; MLlib's L-BFGS / OWL-QN else.
 
-        MLlib stops about √ε from the optimum, and far from it on a column of
-        tiny spread; :func:`~scaleout.backends.spark.logistic_newton.newton_logistic`
-        finishes the fit when the penalty is a finite L2 one and the pass's
-        Gramian is at most
-        :data:`~scaleout.backends.spark.logistic_newton.MAX_GRAMIAN_COLUMNS` wide.
-        L-BFGS's :class:`~sklearn.exceptions.ConvergenceWarning` (``max_iter``
-        reached) stands only when Newton's method does not converge either.
+        With a finite L2 penalty (the default), every class of positive weight
+        and a Hessian side ``rows * (n_features + 1)`` of at most
+        :data:`~scaleout.kernels.logistic_newton.MAX_HESSIAN_SIDE`,
+        :func:`~scaleout.backends.spark.logistic_newton.newton_logistic` fits
+        scikit-learn's objective to its optimum (one pass a step, ``max_iter``
+        steps at most, a :class:`~sklearn.exceptions.ConvergenceWarning` if they
+        do not converge). MLlib's L-BFGS stops about √ε from the optimum, and
+        far from it on a column of tiny spread; it fits the rest: L1 / elastic
+        net (OWL-QN), ``C=inf`` (the optimum may not exist), a class without
+        weight (its intercept is infinite) and wider problems.
         """
         n_classes = len(prepared.classes)
         C = _effective_C(params)
+        weight_sums = prepared.class_weight_sums
         newton = (
             math.isfinite(C)
             and effective_l1_ratio(params) == 0
-            and gramian_columns(n_features, n_classes) <= MAX_GRAMIAN_COLUMNS
+            and hessian_side(n_features, n_classes) <= MAX_HESSIAN_SIDE
+            and not (weight_sums is not None and np.any(weight_sums <= 0))
         )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            state, info = super().fit(spark, params, prepared, frame, features, n_features)
-        weight_sums = prepared.class_weight_sums
-        if weight_sums is not None and np.any(weight_sums <= 0):
-            newton = False  # a class without weight: the optimum's intercept is infinite
-        if newton and np.isfinite(state["coef_"]).all() and np.isfinite(state["intercept_"]).all():
-            start = time.perf_counter()
-            result = newton_logistic(
-                spark,
-                frame,
-                prepared.raw_columns,
-                n_classes,
-                state["coef_"],
-                np.asarray(state["intercept_"], dtype=np.float64),
-                C=C,
-                fit_intercept=bool(params.get("fit_intercept", True)),
-                weighted=prepared.has_weights,
+        if not newton:
+            return super().fit(spark, params, prepared, frame, features, n_features)
+        max_iter = int(params.get("max_iter", 100))
+        start = time.perf_counter()
+        result = newton_logistic(
+            frame,
+            prepared.raw_columns,
+            n_classes,
+            C=C,
+            fit_intercept=bool(params.get("fit_intercept", True)),
+            weighted=prepared.has_weights,
+            max_steps=max_iter,
+        )
+        if not result.converged:
+            warnings.warn(
+                f"Newton's method stopped after max_iter={max_iter} steps without reaching "
+                "the optimum. Increase the number of iterations (max_iter) or scale the data.",
+                ConvergenceWarning,
+                stacklevel=5,
             )
-            state["coef_"] = np.ascontiguousarray(result.coef)
-            state["intercept_"] = result.intercept
-            info["newton_passes"] = result.passes
-            info["newton_decrements"] = " ".join(f"{d:.1e}" for d in result.decrements)
-            info["newton_seconds"] = time.perf_counter() - start
-            if result.converged:
-                caught = []  # Newton finished what L-BFGS left: the optimum is reached
-        for warning in caught:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
+        coef = result.coef
+        intercept = result.intercept
+        if n_classes > 2:  # the softmax is unchanged by a common shift: centre as MLlib's
+            coef = coef - coef.mean(axis=0)
+            intercept = intercept - intercept.mean()
+        state = {
+            "classes_": prepared.classes,
+            "coef_": np.ascontiguousarray(coef),
+            "intercept_": intercept,
+            "n_iter_": np.array([result.steps], dtype=np.int32),
+        }
+        info = {
+            "solver": "newton",
+            "iterations": result.steps,
+            "newton_passes": result.passes,
+            "newton_decrements": " ".join(f"{d:.1e}" for d in result.decrements),
+            "newton_seconds": time.perf_counter() - start,
+        }
         return state, info
 
     def stage(
