@@ -120,11 +120,20 @@ def split_terms(
     return float(terms[0]), gradient, hessian
 
 
-def _with_ones(X: np.ndarray) -> np.ndarray:
-    Xt = np.empty((X.shape[0], X.shape[1] + 1), dtype=np.float64)
-    Xt[:, :-1] = X
-    Xt[:, -1] = 1.0
-    return Xt
+def _weighted_gram(X: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``Σ c x̃ x̃ᵀ`` with ``x̃ = [x, 1]``, without building ``x̃``."""
+    p = X.shape[1]
+    A = X * c[:, None]
+    out = np.empty((p + 1, p + 1))
+    out[:p, :p] = A.T @ X
+    out[:p, p] = out[p, :p] = A.sum(axis=0)
+    out[p, p] = c.sum()
+    return out
+
+
+def _weighted_sum(X: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``Σ r x̃`` with ``x̃ = [x, 1]``."""
+    return np.append(r @ X, r.sum())
 
 
 def chunk_newton_terms(
@@ -149,27 +158,29 @@ def chunk_newton_terms(
         ``[Σ s l, gradient (row-major), Hessian (row-major)]``, ``side`` being
         ``theta.size``; arrays of disjoint chunks add up to the whole's.
     """
-    Xt = _with_ones(np.asarray(X, dtype=np.float64))
+    X = np.asarray(X, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64)
     rows, width = theta.shape
     side = rows * width
     out = np.zeros(1 + side + side * side)
-    if Xt.shape[0] == 0:
+    if X.shape[0] == 0:
         return out
-    s = np.ones(Xt.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    s = np.ones(X.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
     labels = np.asarray(y).astype(np.intp, copy=False)
     gradient = out[1 : 1 + side].reshape(rows, width)
     hessian = out[1 + side :].reshape(side, side)
     if rows == 1:
-        z = Xt @ theta[0]
+        z = X @ theta[0, :-1]
+        z += theta[0, -1]
         # loss = log(1 + exp(z)) - y z without overflow; p(1 - p) as expit(z) expit(-z)
         p, q = expit(z), expit(-z)
         loss = np.logaddexp(0.0, z) - labels * z
         out[0] = float(s @ loss)
-        gradient[0] = (s * (p - labels)) @ Xt
-        hessian[:, :] = (Xt * (s * p * q)[:, None]).T @ Xt
+        gradient[0] = _weighted_sum(X, s * (p - labels))
+        hessian[:, :] = _weighted_gram(X, s * p * q)
         return out
-    Z = Xt @ theta.T
+    Z = X @ theta[:, :-1].T
+    Z += theta[:, -1]
     top = Z.max(axis=1, keepdims=True)
     E = np.exp(Z - top)
     total = E.sum(axis=1, keepdims=True)
@@ -178,14 +189,16 @@ def chunk_newton_terms(
     out[0] = float(s @ (top[:, 0] + np.log(total[:, 0]) - picked))
     R = P.copy()
     R[np.arange(len(labels)), labels] -= 1.0
-    gradient[:, :] = (R * s[:, None]).T @ Xt
+    R *= s[:, None]
+    for k in range(rows):
+        gradient[k] = _weighted_sum(X, R[:, k])
     SP = P * s[:, None]
     for k in range(rows):
         for m in range(k, rows):
             c = -SP[:, k] * P[:, m]
             if k == m:
                 c = c + SP[:, k]
-            block = (Xt * c[:, None]).T @ Xt
+            block = _weighted_gram(X, c)
             hessian[k * width : (k + 1) * width, m * width : (m + 1) * width] = block
             if m != k:
                 hessian[m * width : (m + 1) * width, k * width : (k + 1) * width] = block.T
