@@ -183,6 +183,47 @@ def test_logistic_regression_ends_at_the_optimum_with_weights(spark, data, name,
     assert _rel(model.coef_, ref.coef_) <= 1e-6
 
 
+def test_newton_pass_runs_on_executors_without_scaleout(tmp_path):
+    """The mapInArrow function of a Newton pass ships by value: a Python without scaleout
+    unpickles it and sums a batch's terms (numpy, scipy and pyarrow only)."""
+    import subprocess
+    import sys
+    from functools import partial
+
+    from pyspark import cloudpickle
+
+    from scaleout.backends.spark import logistic_newton
+    from scaleout.kernels.logistic_newton import chunk_newton_terms, terms_size
+
+    logistic_newton._ship_by_value()
+    theta = np.array([[0.3, -0.2, 0.1]])
+    function = partial(
+        logistic_newton._partition_terms,
+        theta=theta,
+        n_features=2,
+        weighted=True,
+        size=terms_size(2, 2),
+    )
+    (tmp_path / "f.pkl").write_bytes(cloudpickle.dumps(function))
+    script = (
+        "import sys, pickle\n"
+        "sys.modules['scaleout'] = None\n"
+        "import numpy as np, pyarrow as pa\n"
+        f"f = pickle.loads(open({str(tmp_path / 'f.pkl')!r}, 'rb').read())\n"
+        "b = pa.RecordBatch.from_arrays([pa.array([1.0, 2.0, -1.0]), pa.array([0.5, 1.0, 3.0]),"
+        " pa.array([0.0, 1.0, 1.0]), pa.array([1.0, 2.0, 0.5])], names=['a', 'b', 'l', 'w'])\n"
+        "row = list(f(iter([b])))[0].column(0)[0].as_py()\n"
+        "sys.stdout.write(np.frombuffer(row).tobytes().hex())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    shipped = np.frombuffer(bytes.fromhex(done.stdout))
+    X = np.array([[1.0, 0.5], [2.0, 1.0], [-1.0, 3.0]])
+    expected = chunk_newton_terms(X, np.array([0, 1, 1]), np.array([1.0, 2.0, 0.5]), theta)
+    assert_allclose(shipped, expected, rtol=1e-15)
+
+
 def test_string_labels_are_indexed_and_mapped_back(spark, data):
     X, y = data["wine"]
     labels = np.array(["barolo", "grignolino", "barbera"], dtype=object)[y]

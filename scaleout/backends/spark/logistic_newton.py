@@ -61,11 +61,30 @@ def _partition_terms(
     yield pa.RecordBatch.from_arrays([pa.array([total.tobytes()], pa.binary())], names=["terms"])
 
 
+def _ship_by_value() -> None:
+    """Pickle the executor function and the kernel's chunk terms by value, not by reference.
+
+    The executors then need NumPy, SciPy and pyarrow (as ``mapInArrow`` does), not
+    scaleout: no import of the whole package (~2 s) in each new Python worker, and a
+    cluster whose workers lack scaleout still fits.
+    """
+    import sys
+
+    from pyspark import cloudpickle
+
+    from ...kernels import logistic_newton as kernel
+
+    cloudpickle.register_pickle_by_value(kernel)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
 def _evaluate(
     frame: Any, n_features: int, weighted: bool, size: int, tree: bool, theta: np.ndarray
 ) -> np.ndarray:
     """One pass: the sum over ``frame``'s partitions of the chunk terms at ``theta``."""
     from pyspark.sql import types as T
+
+    _ship_by_value()
 
     schema = T.StructType([T.StructField("terms", T.BinaryType())])
     function = partial(
