@@ -53,6 +53,8 @@ power_iteration_normalizer, random_state
     )
     _required_attrs = ("components_", "explained_variance_", "mean_")
     _kernel = Kernel("scaleout.kernels.pca", "check_pca_params", "fit_pca")
+    # scikit-learn's PCA fits sparse X with these solvers only ("auto" picks one of them)
+    _sparse_options = {"svd_solver": ("auto", "arpack", "covariance_eigh")}
 
     def __init__(
         self,

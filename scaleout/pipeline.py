@@ -129,6 +129,7 @@ class Pipeline(_SkPipeline):
         tasks = [FitTask.of(step) for _, step in self.steps]
         for task in tasks:
             backend.check_supported(task)
+        backend.check_input(tasks[0], dataset)  # the first step reads the data (sparse?)
         result = backend.fit_pipeline(tasks, dataset, **params)
         names = dataset.feature_names if dataset.has_feature_names else None
         for index, ((_, step), fitted) in enumerate(zip(self.steps, result.steps, strict=True)):
