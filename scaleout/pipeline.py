@@ -24,7 +24,7 @@ from .base import ScaleoutEstimator
 from .data import Dataset
 from .data.validate import check_step_output
 from .engines import Backend, get_backend, in_memory_stats, wrap_input
-from .engines.resolve import resolve_backend
+from .engines.resolve import resolve_backend, takes_sparse_input
 from .exceptions import DataError, UnsupportedOnBackend
 from .registry import register_estimator
 
@@ -84,6 +84,13 @@ class Pipeline(_SkPipeline):
     ) -> None:
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
         self.backend = backend
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's Pipeline tags; no sparse input on an engine that refuses it."""
+        tags = super().__sklearn_tags__()
+        if not takes_sparse_input(self.backend):
+            tags.input_tags.sparse = False
+        return tags
 
     def fit(self, X: Any, y: Any = None, **params: Any) -> Pipeline:
         """Fit every step on the engine chosen for the pipeline.

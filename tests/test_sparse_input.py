@@ -381,6 +381,11 @@ def test_a_pca_solver_scikit_learn_runs_dense_only_is_named():
     reference = decomposition.PCA(3, svd_solver="full").fit(dense)
     np.testing.assert_allclose(model.transform(X_CSR), reference.transform(X_CSR), rtol=1e-10,
                                atol=1e-12)
+    projected = sp.csr_matrix(reference.transform(dense))
+    with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data is"):
+        reference.inverse_transform(projected)
+    with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data is"):
+        model.inverse_transform(projected)  # scikit-learn's answer, not a NumPy one
 
 
 @pytest.mark.parametrize(("ours", "theirs", "params", "kind"), ESTIMATORS, ids=IDS)
@@ -393,6 +398,14 @@ def test_sparse_tag_is_honest_per_engine(ours, theirs, params, kind):
     with so.config_context(backend="spark"):
         assert get_tags(ours(**params)).input_tags.sparse is False
     assert get_tags(ours(backend="nope", **params)).input_tags.sparse is False
+
+
+def test_pipeline_sparse_tag_follows_its_engine():
+    steps = (MaxAbsScaler(), so.LogisticRegression())
+    assert get_tags(so.make_pipeline(*steps)).input_tags.sparse is True
+    assert get_tags(so.make_pipeline(*steps, backend="dask")).input_tags.sparse is False
+    assert get_tags(so.make_pipeline(so.PCA(svd_solver="full"), so.LogisticRegression())
+                    ).input_tags.sparse is False
 
 
 def test_pca_sparse_tag_follows_the_solver_as_scikit_learns():
