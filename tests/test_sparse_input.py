@@ -31,6 +31,7 @@ from sklearn.utils import get_tags
 import scaleout as so
 from scaleout.backends.dask import DaskBackend
 from scaleout.backends.spark import SparkBackend
+from scaleout.engines import available_backends
 from scaleout.exceptions import DataError, UnsupportedOnBackend
 
 RTOL = 1e-12  # same scikit-learn code on the same sparse object
@@ -238,7 +239,8 @@ def test_a_sparse_matrix_of_80_gb_dense_fits_in_megabytes():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 200e6, f"peak {peak / 1e6:.0f} MB"  # a dense copy would be 80,000 MB
+    # the matrix holds 12.8 MB (measured peak: 14.5 MB); a dense copy would be 80,000 MB
+    assert peak < 100e6, f"peak {peak / 1e6:.0f} MB"
     reference = linear_model.LinearRegression().fit(X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(predicted, reference.predict(X), rtol=1e-9, atol=1e-9)
@@ -330,6 +332,10 @@ def test_auto_picks_the_sklearn_engine_and_explain_says_why():
             so.KMeans(3).fit(X_CSR)
 
 
+#: The installed engines that refuse sparse input (getting one needs its packages).
+OUT_OF_CORE = [name for name in ("dask", "spark") if name in available_backends()]
+
+
 def _refuse_work(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the engine started fitting sparse input")
@@ -339,7 +345,7 @@ def _refuse_work(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(cls, "fit_pipeline", fail)
 
 
-@pytest.mark.parametrize("engine", ["dask", "spark"])
+@pytest.mark.parametrize("engine", OUT_OF_CORE)
 @pytest.mark.parametrize(("ours", "theirs", "params", "kind"), ESTIMATORS, ids=IDS)
 def test_out_of_core_engines_refuse_sparse_input_before_any_work(
     monkeypatch, engine, ours, theirs, params, kind
@@ -356,7 +362,7 @@ def test_out_of_core_engines_refuse_sparse_input_before_any_work(
     )
 
 
-@pytest.mark.parametrize("engine", ["dask", "spark"])
+@pytest.mark.parametrize("engine", OUT_OF_CORE)
 def test_out_of_core_pipelines_refuse_sparse_input_before_any_work(monkeypatch, engine):
     _refuse_work(monkeypatch)
     pipe = so.make_pipeline(so.PCA(3), so.LogisticRegression(), backend=engine)
