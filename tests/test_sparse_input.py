@@ -179,6 +179,26 @@ def test_dense_fit_predicts_sparse_and_sparse_fit_predicts_dense(ours, theirs, p
     _assert_same_outputs(on_sparse, ref_sparse, dense, kind)
 
 
+@pytest.mark.skipif("dask" not in available_backends(), reason="dask is not installed")
+@pytest.mark.parametrize(("ours", "theirs", "params", "kind"), ESTIMATORS, ids=IDS)
+def test_a_model_fitted_out_of_core_predicts_sparse_rows(ours, theirs, params, kind):
+    dense = X_CSR.toarray()
+    with so.config_context(dask_scheduler="threads", progress=False):
+        model = _fit(ours(backend="dask", **params), dense, kind)
+    assert model.backend_ == "dask"
+    reference = model.to_sklearn()  # the same fitted state, in scikit-learn
+    compared = 0
+    for method in METHODS:
+        if hasattr(model, method):
+            # sparse rows: as scikit-learn predicts them with that state, and as dense rows
+            if _same_result(getattr(model, method), getattr(reference, method), X_CSR, method):
+                np.testing.assert_allclose(getattr(model, method)(X_CSR),
+                                           getattr(model, method)(dense), rtol=1e-10,
+                                           atol=1e-10, err_msg=method)
+                compared += 1
+    assert compared >= 1
+
+
 def test_other_formats_become_csr_and_other_dtypes_float64():
     ints = sp.random_array((50, 6), density=0.4, format="csr", rng=np.random.default_rng(2),
                            dtype=np.int64, data_sampler=lambda size: np.arange(1, size + 1))
