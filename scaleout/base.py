@@ -18,9 +18,10 @@ from sklearn.base import BaseEstimator
 from ._params import validate_backend_param, validate_params
 from ._task import FitTask
 from .data import Dataset, check_features
+from .data.sparse import check_sparse_features, is_sparse
 from .data.validate import check_weight_count
 from .engines import claiming_backend, get_backend, wrap_input
-from .engines.resolve import resolve_backend
+from .engines.resolve import resolve_backend, takes_sparse_input
 from .exceptions import DataError, InvalidParameterError, NotFittedError
 from .kernels import Kernel
 
@@ -97,6 +98,24 @@ class ScaleoutEstimator(BaseEstimator):
     _scaleout_params: ClassVar[tuple[str, ...]] = ("backend",)
     _supervised: ClassVar[bool] = False
     _classifier: ClassVar[bool] = False
+    #: Parameter -> the values with which scikit-learn's class takes sparse input, for
+    #: the message when it does not (e.g. PCA's ``svd_solver``).
+    _sparse_options: ClassVar[dict[str, tuple[Any, ...]]] = {}
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags; ``input_tags.sparse`` says whether ``fit`` takes sparse X.
+
+        True when the engine this estimator's ``backend`` resolves to for
+        sparse input declares ``sparse_input`` (the sklearn engine) and
+        scikit-learn's own estimator takes sparse input with these parameters.
+        """
+        tags = super().__sklearn_tags__()
+        sparse = takes_sparse_input(self.backend)
+        if sparse:
+            mirrored = self._sklearn_class(**self._sklearn_params())
+            sparse = bool(mirrored.__sklearn_tags__().input_tags.sparse)
+        tags.input_tags.sparse = sparse
+        return tags
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> ScaleoutEstimator:
@@ -131,6 +150,7 @@ class ScaleoutEstimator(BaseEstimator):
         backend = get_backend(decision.backend)
         task = FitTask.of(self)
         backend.check_supported(task)
+        backend.check_input(task, dataset)
         result = backend.fit(task, dataset, sample_weight=sample_weight)
         self._set_fitted(
             result.state,
@@ -206,15 +226,18 @@ class ScaleoutEstimator(BaseEstimator):
                 "appropriate arguments before using this estimator."
             )
 
-    def _predict_input(self, X: Any) -> np.ndarray:
-        """Validate prediction input against what was seen in ``fit``."""
+    def _predict_input(self, X: Any) -> Any:
+        """Validate prediction input against what was seen in ``fit`` (sparse stays sparse)."""
         self._check_is_fitted()
         if isinstance(X, Dataset):
             names = np.asarray(X.feature_names, dtype=object) if X.has_feature_names else None
             X = X.to_numpy()[0]
         else:
             names = feature_names_of(X)
-        X = check_features(X, feature_names=None if names is None else list(names))
+        if is_sparse(X):  # predicted by scikit-learn as it is: never densified
+            X = check_sparse_features(X, feature_names=self._feature_names_list())
+        else:
+            X = check_features(X, feature_names=None if names is None else list(names))
         fitted_names = getattr(self, "feature_names_in_", None)
         if names is not None and fitted_names is not None:
             mismatch = _feature_name_mismatch(fitted_names, names)
@@ -226,6 +249,10 @@ class ScaleoutEstimator(BaseEstimator):
                 f"{self.n_features_in_} features as input."
             )
         return X
+
+    def _feature_names_list(self) -> list[str] | None:
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else [str(n) for n in names]
 
     def _call_local(self, method: str, X: Any, *args: Any, **kwargs: Any) -> Any:
         engine = claiming_backend(X)

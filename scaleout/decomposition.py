@@ -9,6 +9,7 @@ from sklearn import decomposition as _sk
 from sklearn.base import TransformerMixin
 
 from .base import ScaleoutEstimator
+from .data.sparse import is_sparse
 from .kernels import Kernel
 from .kernels.pca import check_n_components
 from .registry import register_estimator
@@ -53,6 +54,8 @@ power_iteration_normalizer, random_state
     )
     _required_attrs = ("components_", "explained_variance_", "mean_")
     _kernel = Kernel("scaleout.kernels.pca", "check_pca_params", "fit_pca")
+    # scikit-learn's PCA fits sparse X with these solvers only ("auto" picks one of them)
+    _sparse_options = {"svd_solver": ("auto", "arpack", "covariance_eigh")}
 
     def __init__(
         self,
@@ -112,7 +115,8 @@ power_iteration_normalizer, random_state
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Map projected rows back to feature space."""
         self._check_is_fitted()
-        return self._local_estimator().inverse_transform(np.asarray(X))
+        X = X if is_sparse(X) else np.asarray(X)  # sparse: scikit-learn's own refusal
+        return self._local_estimator().inverse_transform(X)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Log-likelihood of each row under the probabilistic PCA model."""

@@ -24,7 +24,7 @@ from .base import ScaleoutEstimator
 from .data import Dataset
 from .data.validate import check_step_output
 from .engines import Backend, get_backend, in_memory_stats, wrap_input
-from .engines.resolve import resolve_backend
+from .engines.resolve import resolve_backend, takes_sparse_input
 from .exceptions import DataError, UnsupportedOnBackend
 from .registry import register_estimator
 
@@ -85,6 +85,13 @@ class Pipeline(_SkPipeline):
         super().__init__(steps, transform_input=transform_input, memory=memory, verbose=verbose)
         self.backend = backend
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's Pipeline tags; no sparse input on an engine that refuses it."""
+        tags = super().__sklearn_tags__()
+        if not takes_sparse_input(self.backend):
+            tags.input_tags.sparse = False
+        return tags
+
     def fit(self, X: Any, y: Any = None, **params: Any) -> Pipeline:
         """Fit every step on the engine chosen for the pipeline.
 
@@ -129,6 +136,7 @@ class Pipeline(_SkPipeline):
         tasks = [FitTask.of(step) for _, step in self.steps]
         for task in tasks:
             backend.check_supported(task)
+        backend.check_input(tasks[0], dataset)  # the first step reads the data (sparse?)
         result = backend.fit_pipeline(tasks, dataset, **params)
         names = dataset.feature_names if dataset.has_feature_names else None
         for index, ((_, step), fitted) in enumerate(zip(self.steps, result.steps, strict=True)):

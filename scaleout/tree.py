@@ -13,6 +13,7 @@ from sklearn import tree as _sk
 from sklearn.base import ClassifierMixin, RegressorMixin
 
 from .base import ScaleoutEstimator
+from .data.sparse import check_sparse_float32_range, is_sparse
 from .data.validate import check_float32_range
 from .exceptions import InvalidParameterError
 from .kernels import Kernel
@@ -62,12 +63,8 @@ class _BaseTree(ScaleoutEstimator):
 
     def _prepare_input(self, estimator: Any, X: np.ndarray) -> None:
         """Refuse values beyond float32's range: scikit-learn's tree would see infinity."""
-        names = getattr(self, "feature_names_in_", None)
-        check_float32_range(
-            X,
-            feature_names=None if names is None else list(names),
-            why=f"{type(self).__name__}.predict",
-        )
+        check = check_sparse_float32_range if is_sparse(X) else check_float32_range
+        check(X, feature_names=self._feature_names_list(), why=f"{type(self).__name__}.predict")
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the class or value of each row."""

@@ -46,7 +46,11 @@ ESTIMATORS = [
 # estimator class name -> {check: reason}, on the sklearn engine.
 _WEIGHTS = "scikit-learn's own estimator: sample_weight is not equivalent to repeating samples"
 SKLEARN_OWN: dict[str, dict[str, str]] = {
-    "KMeans": {"check_sample_weight_equivalence_on_dense_data": _WEIGHTS},
+    "KMeans": {
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
+        # run because the sklearn engine takes sparse input (input_tags.sparse)
+        "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS,
+    },
 }
 
 # (estimator class name, engine) -> {check: reason}: the check must raise UnsupportedOnBackend.

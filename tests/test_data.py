@@ -716,12 +716,13 @@ def test_as_dataset_in_memory_inputs():
     by_name = as_dataset(df, "t")
     assert by_name.feature_names == ["a", "b"] and by_name.target == "t"
     np.testing.assert_array_equal(by_name.to_numpy()[1], [0, 1])
-    with pytest.raises(
-        DataError,
-        match="sparse input is not supported; convert it with "
-        r"X\.toarray\(\)",
-    ):
-        as_dataset(scipy.sparse.csr_matrix(np.eye(3)))
+    # sparse X stays sparse: the very object given (tests/test_sparse_input.py for the fits)
+    sparse_X = scipy.sparse.csr_matrix(np.eye(3))
+    sparse_ds = as_dataset(sparse_X, [0, 1, 0])
+    assert isinstance(sparse_ds, InMemoryDataset) and sparse_ds.is_sparse
+    assert sparse_ds.to_numpy()[0] is sparse_X
+    assert sparse_ds.estimated_nbytes == 3 * 8 + 3 * 4 + 4 * 4 + 3 * 8  # data, indices, indptr, y
+    assert not by_name.is_sparse
 
 
 def test_as_dataset_rejects_unknown_spark_and_dask_objects_without_importing_them():

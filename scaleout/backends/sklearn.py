@@ -5,6 +5,12 @@ handed to the mirrored scikit-learn estimator; the fitted attributes are
 copied out as plain arrays. Every scaleout estimator runs here, with every
 scikit-learn option: the implementation is the estimator's own scikit-learn
 class (:meth:`SklearnBackend.supports` says yes to every estimator).
+
+SciPy sparse features are handed to scikit-learn as they are (never
+densified), wherever scikit-learn's estimator takes them with the given
+parameters (its ``input_tags.sparse``); otherwise
+:meth:`SklearnBackend.check_input` refuses them before the fit, naming the
+option.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 import sklearn
 from sklearn.tree import BaseDecisionTree
 
+from ..data.sparse import check_sparse_float32_range, is_sparse
 from ..data.validate import check_float32_range, check_weight_count
 from ..engines.base import Backend, FitResult, FitTask, in_memory_stats
-from ..exceptions import DataError, ScaleoutError
+from ..exceptions import DataError, ScaleoutError, UnsupportedOnBackend
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -28,6 +35,7 @@ class SklearnBackend(Backend):
 
     name = "sklearn"
     requires = ("sklearn",)
+    sparse_input = True
 
     def supports(self, estimator: type) -> bool:
         """Every scaleout estimator: each mirrors a scikit-learn class."""
@@ -35,6 +43,34 @@ class SklearnBackend(Backend):
 
     def check_supported(self, task: FitTask) -> None:
         """Nothing to refuse: scikit-learn honours all of its own options."""
+
+    def check_input(self, task: FitTask, dataset: Dataset) -> None:
+        """Refuse sparse input where scikit-learn's estimator refuses it (e.g. a PCA solver).
+
+        Raises
+        ------
+        UnsupportedOnBackend
+            Naming the option and the values that take sparse input (the
+            estimator's ``_sparse_options``), before the data is handed over.
+        """
+        if not dataset.is_sparse:
+            return
+        model = task.sklearn_class(**task.sklearn_params())
+        if model.__sklearn_tags__().input_tags.sparse:
+            return
+        options = getattr(task.estimator, "_sparse_options", {})
+        for option, values in options.items():
+            value = task.params.get(option)
+            if value not in values:
+                raise UnsupportedOnBackend(
+                    f"{task.name}({option}={value!r}) does not take sparse input on backend "
+                    f"{self.name!r} (scikit-learn's {task.name} refuses it); with sparse "
+                    f"input, supported {option}: {', '.join(map(repr, values))}"
+                )
+        raise UnsupportedOnBackend(
+            f"{task.name} with these parameters does not take sparse input on backend "
+            f"{self.name!r} (scikit-learn's {task.name} refuses it); pass dense data"
+        )
 
     def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
         start = time.perf_counter()
@@ -44,9 +80,8 @@ class SklearnBackend(Backend):
             task.check_target(y)
         check_weight_count(sample_weight, X.shape[0])
         if issubclass(task.sklearn_class, BaseDecisionTree):  # fitted in float32
-            check_float32_range(
-                X, feature_names=dataset.feature_names, why=f"{task.name} on engine 'sklearn'"
-            )
+            check = check_sparse_float32_range if is_sparse(X) else check_float32_range
+            check(X, feature_names=dataset.feature_names, why=f"{task.name} on engine 'sklearn'")
         model = task.sklearn_class(**task.sklearn_params())
         fit_args = (X, y) if task.supervised else (X,)
         fit_kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}

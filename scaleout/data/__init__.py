@@ -6,7 +6,8 @@ out validated NumPy data in batches (:meth:`Dataset.iter_batches`) or all at
 once (:meth:`Dataset.to_numpy`).
 
 - :func:`as_dataset` wraps what ``fit`` receives: a Dataset, NumPy, pandas,
-  a list, a file path or a list of file paths.
+  a SciPy sparse matrix (kept sparse, :mod:`.sparse`), a list, a file path or a
+  list of file paths.
 - :func:`open_path` opens a path, glob, directory, URL or list of files by
   one rule (the file suffix decides); ``fit``, the command line and jobs use it.
 - :func:`read_parquet`, :func:`read_csv`, :func:`read_npy` open files of one

@@ -9,7 +9,6 @@ from ..exceptions import DataError
 from .columns import check_unique_columns
 from .dataset import Dataset, InMemoryDataset
 from .open import open_path
-from .validate import is_sparse
 
 __all__ = ["as_dataset"]
 
@@ -52,9 +51,11 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
 
     Parameters
     ----------
-    X : Dataset, array-like, pandas.DataFrame, str, os.PathLike or list of paths
-        A :class:`Dataset` is returned as is. A NumPy array, list or
-        DataFrame becomes an :class:`InMemoryDataset`. A path (file,
+    X : Dataset, array-like, pandas.DataFrame, scipy.sparse matrix, str, os.PathLike or \
+list of paths
+        A :class:`Dataset` is returned as is. A NumPy array, list, DataFrame
+        or SciPy sparse matrix / array (kept sparse) becomes an
+        :class:`InMemoryDataset`. A path (file,
         directory, glob or URL) or a list of paths (a non-empty list whose
         items are all str / os.PathLike) is opened by
         :func:`~scaleout.data.open_path`: the file suffix decides the format
@@ -71,8 +72,8 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
     Raises
     ------
     DataError
-        For ``y`` given with a Dataset, sparse input, Spark / Dask DataFrames
-        (not supported yet), an unknown file format, or invalid data.
+        For ``y`` given with a Dataset, Spark / Dask objects that no engine
+        claimed, an unknown file format, or invalid data.
     DataFileNotFoundError
         For a path that matches no file.
     """
@@ -84,11 +85,6 @@ def as_dataset(X: Any, y: Any = None) -> Dataset:
                 "target when creating it, e.g. read_parquet(path, target='label'))"
             )
         return X
-    if is_sparse(X):
-        raise DataError(
-            "sparse input is not supported; convert it with X.toarray() (if it fits in "
-            "memory) or write it to Parquet and pass the path."
-        )
     _reject_engine_input(X, "X")
     _reject_engine_input(y, "y")
     if isinstance(X, (str, os.PathLike)) or _is_path_list(X):

@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from ..exceptions import DataError
 from .columns import check_unique_columns
-from .validate import check_features, check_target
+from .sparse import check_sparse_features, describe_sparse, sparse_nbytes
+from .validate import check_features, check_target, is_sparse
 
 __all__ = ["Batch", "Dataset", "InMemoryDataset"]
 
@@ -32,9 +33,9 @@ class Batch:
 
     Attributes
     ----------
-    X : numpy.ndarray
+    X : numpy.ndarray or scipy.sparse matrix
         2-D float array ``(n_rows, n_features)``; float64 unless the source is
-        float32.
+        float32. Sparse (CSR, CSC or COO) for a dataset that ``is_sparse``.
     y : numpy.ndarray or None
         1-D target, or None when the dataset has no target.
     source : str
@@ -87,11 +88,16 @@ class Dataset(abc.ABC):
     native_backend : str or None
         Name of the engine the data lives in (a Spark or Dask DataFrame), which
         the engine resolution then prefers; None for NumPy, pandas and files.
+    is_sparse : bool
+        True when the features are a SciPy sparse matrix (in memory): the
+        batches' ``X`` is then sparse too, and only engines that declare
+        ``sparse_input`` fit it.
     """
 
     target: str | None = None
     feature_names: list[str]
     has_feature_names: bool = False
+    is_sparse: bool = False
     # Extension point: datasets wrapping engine-native data (Spark / Dask
     # DataFrames, added in later issues) set this to the engine's name.
     native_backend: str | None = None
@@ -302,9 +308,10 @@ class InMemoryDataset(Dataset):
 
     Parameters
     ----------
-    X : array-like or pandas.DataFrame
+    X : array-like, pandas.DataFrame or scipy.sparse matrix
         Features, 2-D. DataFrame column names become ``feature_names`` when
-        they are all strings (scikit-learn's rule).
+        they are all strings (scikit-learn's rule). A SciPy sparse matrix or
+        array stays sparse (:func:`~scaleout.data.sparse.check_sparse_features`).
     y : array-like or pandas.Series, optional
         Target, 1-D (a column vector is ravelled with a warning).
     target_name : str, optional
@@ -325,7 +332,11 @@ class InMemoryDataset(Dataset):
         if columns is not None and len(columns) and all(isinstance(c, str) for c in columns):
             names = list(columns)
         dtypes = list(getattr(X, "dtypes", []))
-        self._X = check_features(X, feature_names=names)
+        self.is_sparse = is_sparse(X)
+        if self.is_sparse:
+            self._X = check_sparse_features(X)
+        else:
+            self._X = check_features(X, feature_names=names)
         if not dtypes:
             original = X.dtype if isinstance(X, np.ndarray) else self._X.dtype
             dtypes = [original] * self._X.shape[1]
@@ -353,6 +364,14 @@ class InMemoryDataset(Dataset):
         return int(self._X.shape[0])
 
     @property
+    def estimated_nbytes(self) -> int:
+        """Bytes of the data in memory: for sparse X its stored values and indices."""
+        if not self.is_sparse:
+            return super().estimated_nbytes
+        y = 0 if self._y is None else int(self._y.nbytes)
+        return sparse_nbytes(self._X) + y
+
+    @property
     def schema(self) -> pa.Schema:
         """Arrow schema of the features (original dtypes) and the target."""
         fields = [
@@ -365,7 +384,12 @@ class InMemoryDataset(Dataset):
 
     @property
     def source(self) -> str:
-        """``"in-memory numpy array"``, ``"in-memory pandas DataFrame"``, ..."""
+        """``"in-memory numpy array"``, ``"in-memory pandas DataFrame"``, ...
+
+        For sparse X: ``"in-memory scipy.sparse csr_matrix of shape (n, p), k stored values"``.
+        """
+        if self.is_sparse:
+            return f"in-memory {describe_sparse(self._X)}"
         return f"in-memory {self._kind}"
 
     def iter_batches(self, batch_rows: int | None = None) -> Iterator[Batch]:
@@ -379,9 +403,13 @@ class InMemoryDataset(Dataset):
         Yields
         ------
         Batch
+            Sparse X stays sparse (CSR when it is split into several batches).
         """
         batch_rows = check_batch_rows(batch_rows)
-        whole = Batch(self._X, self._y, IN_MEMORY_SOURCE, 0)
+        X = self._X
+        if self.is_sparse and batch_rows is not None and batch_rows < X.shape[0]:
+            X = X.tocsr()  # row slices: views of CSR; COO has none, CSC's copy columns
+        whole = Batch(X, self._y, IN_MEMORY_SOURCE, 0)
         yield from rebatch([whole], batch_rows)
 
     def to_numpy(self) -> tuple[np.ndarray, np.ndarray | None]:
@@ -389,7 +417,8 @@ class InMemoryDataset(Dataset):
 
         Returns
         -------
-        X : numpy.ndarray
+        X : numpy.ndarray or scipy.sparse matrix
+            Sparse when the input was (as given for CSR / CSC / COO).
         y : numpy.ndarray or None
         """
         return self._X, self._y

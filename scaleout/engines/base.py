@@ -88,6 +88,9 @@ class Backend(abc.ABC):
     address_help: ClassVar[str] = ""
     #: Module whose import registers the engine's implementations (default: the class's own).
     implementations_module: ClassVar[str | None] = None
+    #: Whether it fits SciPy sparse features (``Dataset.is_sparse``); the others refuse
+    #: them in :meth:`check_input`, and ``backend="auto"`` sends them to one that does.
+    sparse_input: ClassVar[bool] = False
 
     @classmethod
     def is_installed(cls) -> bool:
@@ -132,6 +135,31 @@ class Backend(abc.ABC):
         check = getattr(implementation(self.name, task.estimator), "check_task", None)
         if check is not None:
             check(task)
+
+    def check_input(self, task: FitTask, dataset: Dataset) -> None:
+        """Raise :class:`~scaleout.exceptions.UnsupportedOnBackend` for data it cannot fit.
+
+        Called after :meth:`check_supported`, before any data moves. The
+        default refuses sparse features unless the engine declares
+        :attr:`sparse_input`, naming the engines that take them.
+        """
+        if not getattr(dataset, "is_sparse", False) or self.sparse_input:
+            return
+        from . import available_backends, backend_class
+
+        takers = [n for n in available_backends() if backend_class(n).sparse_input]
+        elsewhere = (
+            f"sparse input on backend {' or '.join(map(repr, takers))} (backend='auto' picks "
+            "it for sparse input)"
+            if takers
+            else "no installed engine fits sparse input"
+        )
+        raise UnsupportedOnBackend(
+            f"{task.name}.fit on sparse input ({dataset.source}) is not supported by backend "
+            f"{self.name!r}: its engine reads dense rows, and densifying could exhaust "
+            f"memory. Supported: dense input (NumPy, pandas, Parquet, CSV, .npy) on backend "
+            f"{self.name!r}, or {elsewhere}."
+        )
 
     def supports(self, estimator: type) -> bool:
         """Whether this engine fits ``estimator`` (a scaleout estimator class).

@@ -5,7 +5,8 @@ Precedence, first match wins (as Fugue's ``make_execution_engine``):
 1. the estimator's own ``backend=`` parameter, when not "auto";
 2. ``so.config_context(backend=...)`` / ``so.set_config(backend=...)``;
 3. the input's type: data that lives in an engine (a Spark or Dask
-   DataFrame) is fitted by that engine;
+   DataFrame) is fitted by that engine; SciPy sparse features in memory by
+   ``sklearn`` (the engine that fits them without densifying);
 4. the size rule: data whose estimated in-memory size exceeds the memory
    budget goes to the installed out-of-core engine of the highest
    ``priority`` (ties by name);
@@ -18,9 +19,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._config import get_config, memory_budget
+from ..exceptions import BackendUnavailable
 from . import available_backends, backend_class
 
-__all__ = ["DEFAULT_BACKEND", "EngineDecision", "memory_budget", "resolve_backend"]
+__all__ = [
+    "DEFAULT_BACKEND",
+    "EngineDecision",
+    "memory_budget",
+    "resolve_backend",
+    "takes_sparse_input",
+]
 
 DEFAULT_BACKEND = "sklearn"
 
@@ -133,6 +141,12 @@ def resolve_backend(estimator: Any, dataset: Any) -> EngineDecision:
     if native is not None:
         reasons.append(f"input type: the data lives in {native!r}")
         return decide(native, "input type")
+    if getattr(dataset, "is_sparse", False):
+        reasons.append(
+            f"input type: SciPy sparse features in memory; {DEFAULT_BACKEND!r} fits them "
+            "sparse, as scikit-learn does (the out-of-core engines read dense rows)"
+        )
+        return decide(DEFAULT_BACKEND, "input type")
     reasons.append("input type: NumPy/pandas/files, no engine implied")
 
     if nbytes is not None and nbytes > budget:
@@ -156,3 +170,28 @@ def resolve_backend(estimator: Any, dataset: Any) -> EngineDecision:
 
     reasons.append(f"default: {DEFAULT_BACKEND!r} (in memory)")
     return decide(DEFAULT_BACKEND, "default")
+
+
+def takes_sparse_input(backend: str) -> bool:
+    """Whether a fit with ``backend=`` that value would accept SciPy sparse features.
+
+    The engine is resolved as for sparse input (explicit > config > the input
+    type rule, which picks ``sklearn``); an unknown name gives False.
+
+    Parameters
+    ----------
+    backend : str
+        An estimator's ``backend`` parameter ("auto" or an engine's name).
+
+    Returns
+    -------
+    bool
+        The resolved engine's ``sparse_input`` declaration.
+    """
+    name = backend if backend != "auto" else get_config()["backend"]
+    if name == "auto":
+        name = DEFAULT_BACKEND
+    try:
+        return bool(backend_class(name).sparse_input)
+    except BackendUnavailable:  # an unknown name: it fits nothing
+        return False

@@ -38,6 +38,7 @@ from scaleout.exceptions import (
     NotFittedError,
     ScaleoutError,
     StorageError,
+    UnsupportedOnBackend,
 )
 
 #: scaleout's own engines; a plug-in engine (tests/plugins) runs the shared checks only.
@@ -233,8 +234,24 @@ CASES: list[Case] = [
     Case("string_parquet_column", lambda c: so.read_parquet(c.parquet(table(
         a=X[:, 0], city=["x"] * 60, y=Y)), target="y"), NonNumericDataError, r"'city'"),
     Case("complex_target", lambda c: linreg(c).fit(X, R + 1j), DataError, r"Complex data"),
-    Case("sparse_X", lambda c: linreg(c).fit(scipy.sparse.csr_matrix(X), R), DataError,
-         r"sparse input is not supported"),
+    # sparse X: the sklearn engine fits it (tests/test_sparse_input.py); the others refuse it
+    Case("sparse_X_dense_engine", lambda c: linreg(c).fit(scipy.sparse.csr_matrix(X), R),
+         UnsupportedOnBackend, r"LinearRegression\.fit on sparse input \(in-memory scipy\.sparse "
+         r"csr_matrix of shape \(60, 3\), 180 stored values\) is not supported by backend "
+         r"'(dask|spark|memory)'.*or sparse input on backend 'sklearn'",
+         engines=("dask", "spark", "memory")),
+    Case("sparse_pca_solver", lambda c: so.PCA(2, svd_solver="full", backend=c.engine).fit(
+        scipy.sparse.csr_matrix(X)), UnsupportedOnBackend,
+         r"PCA\(svd_solver='full'\) does not take sparse input on backend 'sklearn'.*"
+         r"supported svd_solver: 'auto', 'arpack', 'covariance_eigh'", engines=("sklearn",)),
+    Case("sparse_nan_feature", lambda c: logreg(c).fit(
+        scipy.sparse.csr_array(with_value(np.nan)), Y), DataError,
+         r"Input X contains NaN: column 'x1' \(feature 1\), row 17"),
+    Case("sparse_target", lambda c: linreg(c).fit(X, scipy.sparse.csr_matrix(R[:, None])),
+         DataError, r"sparse input is not supported for y"),
+    Case("predict_sparse_inf", lambda c: fitted(c).predict(
+        scipy.sparse.coo_matrix(with_value(np.inf, 1, 2)[:4])), DataError,
+         r"Input X contains infinity: column 'c' \(feature 2\), row 1"),
     Case("continuous_target", lambda c: logreg(c).fit(X, R), DataError,
          r"Unknown label type: continuous"),
     Case("single_class", lambda c: tree(c).fit(X, np.ones(60, dtype=int)), DataError,
@@ -390,7 +407,7 @@ def test_bad_input(engine: str, case: Case, ctx: Ctx) -> None:
 
 #: The README's count: bad inputs tried on each built-in engine (a plug-in runs the
 #: shared ones, all but the engine-specific rows).
-MIN_CASES_PER_ENGINE = 72
+MIN_CASES_PER_ENGINE = 75
 
 
 def test_table_size() -> None:
