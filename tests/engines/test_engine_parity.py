@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn import cluster, decomposition, linear_model, pipeline, tree
+from sklearn import cluster, decomposition, linear_model, pipeline, preprocessing, tree
 from sklearn.base import clone
 
 import scaleout as so
@@ -89,6 +89,32 @@ def check_pca(
     )
     width = np.abs(ref.transform(X)).max()
     assert_allclose(ours.transform(X), ref.transform(X), rtol=0, atol=1e-3 * width)
+
+
+def check_standard_scaler(
+    ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
+) -> None:
+    assert ours.n_samples_seen_ == ref.n_samples_seen_
+    assert _rel(ours.mean_, ref.mean_) <= tol.moments_rel
+    assert _rel(ours.var_, ref.var_) <= tol.moments_rel
+    assert _rel(ours.scale_, ref.scale_) <= tol.moments_rel
+    assert_array_equal(ours.scale_ == 1.0, ref.scale_ == 1.0)  # the same constant columns
+    # each column's output moves with its mean's rounding, relative to its spread
+    bound = 10 * tol.moments_rel * (1.0 + np.abs(ref.mean_) / ref.scale_)
+    assert np.all(np.abs(ours.transform(X) - ref.transform(X)) <= bound)
+    assert_allclose(ours.inverse_transform(ours.transform(X)), X, rtol=1e-12, atol=1e-12)
+    assert_array_equal(ours.get_feature_names_out(), ref.get_feature_names_out())
+
+
+def check_minmax_scaler(
+    ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
+) -> None:
+    assert ours.n_samples_seen_ == ref.n_samples_seen_
+    for attr in ("data_min_", "data_max_", "data_range_"):  # exact on every engine
+        assert_array_equal(getattr(ours, attr), getattr(ref, attr), attr)
+    assert_array_equal(ours.scale_, ref.scale_)
+    assert_array_equal(ours.min_, ref.min_)
+    assert_array_equal(ours.transform(X), ref.transform(X))
 
 
 def check_pipeline(
@@ -173,6 +199,22 @@ CASES = (
         lambda: decomposition.PCA(4, random_state=0),
         check_pca,
         ("wine", "digits", "blobs"),
+        supervised=False,
+    ),
+    Case(
+        "StandardScaler",
+        lambda e: so.StandardScaler(backend=e),
+        preprocessing.StandardScaler,
+        check_standard_scaler,
+        ("raw_wine", "offset", "blobs"),
+        supervised=False,
+    ),
+    Case(
+        "MinMaxScaler",
+        lambda e: so.MinMaxScaler((-1, 2), backend=e),
+        lambda: preprocessing.MinMaxScaler((-1, 2)),
+        check_minmax_scaler,
+        ("raw_wine", "offset"),
         supervised=False,
     ),
     Case(

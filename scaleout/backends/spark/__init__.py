@@ -8,8 +8,8 @@ needs no Spark.
 
 Modules, one job each; one module per algorithm, named as scikit-learn's:
 
-* :mod:`.linear_model`, :mod:`.tree`, :mod:`.cluster`, :mod:`.decomposition`
-  — each algorithm whole: its checks (``check_task``), its scikit-learn →
+* :mod:`.linear_model`, :mod:`.tree`, :mod:`.cluster`, :mod:`.decomposition`,
+  :mod:`.preprocessing` — each algorithm whole: its checks (``check_task``), its scikit-learn →
   MLlib parameter table and mapping, its MLlib stage and the conversion of the
   fitted MLlib model to scikit-learn's attributes (:mod:`.algorithm` is their
   common base); registered by estimator class in :data:`ALGORITHMS` below;
@@ -50,6 +50,7 @@ from ...decomposition import PCA
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import ClusterError, UnsupportedOnBackend
 from ...linear_model import LinearRegression, LogisticRegression
+from ...preprocessing import MinMaxScaler, StandardScaler
 from ...registry import implementation, register_implementation
 from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
 from .algorithm import Algorithm
@@ -58,6 +59,7 @@ from .convert import FEATURES, diagnose_bad_rows, prepare, release
 from .decomposition import PCA_OUTPUT, PCAAlgorithm, check_pca_output
 from .errors import spark_errors
 from .linear_model import LinearRegressionAlgorithm, LogisticRegressionAlgorithm
+from .preprocessing import MinMaxScalerAlgorithm, StandardScalerAlgorithm
 from .progress import JobTracker
 from .session import get_session, quiet_pandas
 from .tree import TreeAlgorithm
@@ -75,6 +77,8 @@ ALGORITHMS: dict[type, Algorithm] = {
     DecisionTreeRegressor: TreeAlgorithm(classifier=False),
     KMeans: KMeansAlgorithm(),
     PCA: PCAAlgorithm(),
+    StandardScaler: StandardScalerAlgorithm(),
+    MinMaxScaler: MinMaxScalerAlgorithm(),
 }
 for _estimator, _algorithm in ALGORITHMS.items():
     register_implementation("spark", _estimator, _algorithm)
