@@ -125,6 +125,14 @@ def check_pipeline(
     assert abs(ours.score(X, y) - ref.score(X, y)) <= tol.score_gap
 
 
+def check_pipeline_kmeans(
+    ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
+) -> None:
+    assert all(step.backend_ == ours.backend_ for _, step in ours.steps)
+    assert ours[-1].inertia_ <= tol.inertia_ratio * ref[-1].inertia_
+    assert_array_equal(ours[-1].labels_, ours.predict(X))  # labels of the scaled rows
+
+
 # ---------------------------------------------------------------------- cases
 @dataclass(frozen=True)
 class Case:
@@ -216,6 +224,42 @@ CASES = (
         check_minmax_scaler,
         ("raw_wine", "offset"),
         supervised=False,
+    ),
+    Case(
+        "Pipeline",
+        lambda e: so.make_pipeline(
+            so.StandardScaler(), so.LogisticRegression(**PIPELINE_LOGISTIC), backend=e
+        ),
+        lambda: pipeline.make_pipeline(
+            preprocessing.StandardScaler(), linear_model.LogisticRegression(**PIPELINE_LOGISTIC)
+        ),
+        check_pipeline,
+        ("raw_wine", "binary"),
+        name="Pipeline(StandardScaler,LogisticRegression)",
+    ),
+    Case(
+        "KMeans",
+        lambda e: so.make_pipeline(
+            so.MinMaxScaler(), so.KMeans(3, n_init=3, random_state=0), backend=e
+        ),
+        lambda: pipeline.make_pipeline(
+            preprocessing.MinMaxScaler(), cluster.KMeans(3, n_init=3, random_state=0)
+        ),
+        check_pipeline_kmeans,
+        ("raw_wine", "blobs"),
+        supervised=False,
+        name="Pipeline(MinMaxScaler,KMeans)",
+    ),
+    Case(
+        "Pipeline(StandardScaler,PCA,LinearRegression)",
+        lambda e: so.make_pipeline(
+            so.StandardScaler(), so.PCA(5), so.LinearRegression(), backend=e
+        ),
+        lambda: pipeline.make_pipeline(
+            preprocessing.StandardScaler(), decomposition.PCA(5), linear_model.LinearRegression()
+        ),
+        check_pipeline,
+        ("diabetes", "regression"),
     ),
     Case(
         "Pipeline",

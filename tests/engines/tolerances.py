@@ -92,6 +92,8 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     ("MinMaxScaler", ANY_ENGINE): Tolerance(),  # minima and maxima: exact everywhere
     ("Pipeline", "sklearn"): Tolerance(score_gap=0.0),
     ("Pipeline", ANY_ENGINE): Tolerance(score_gap=0.005),
+    ("Pipeline(StandardScaler,PCA,LinearRegression)", "sklearn"): Tolerance(score_gap=_EXACT),
+    ("Pipeline(StandardScaler,PCA,LinearRegression)", ANY_ENGINE): Tolerance(score_gap=1e-6),
 }
 
 
@@ -115,6 +117,8 @@ GAPS: dict[tuple[str, str], str] = {
     ("PCA(whiten=True)", "spark"): "Spark's PCA has no whitening",
     ("PCA(n_components='mle')", "dask"): "Minka's MLE is not implemented out of core",
     ("PCA(n_components='mle')", "spark"): "Minka's MLE is not implemented on Spark",
+    ("Pipeline(StandardScaler,PCA,LinearRegression)", "spark"): "Spark pipelines: a scaler "
+    "then one estimator, or PCA then one estimator",
 }
 
 #: Engines whose gaps are all listed in GAPS (see the module docstring).

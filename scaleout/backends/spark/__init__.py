@@ -59,7 +59,7 @@ from .convert import FEATURES, diagnose_bad_rows, prepare, release
 from .decomposition import PCA_OUTPUT, PCAAlgorithm, check_pca_output
 from .errors import spark_errors
 from .linear_model import LinearRegressionAlgorithm, LogisticRegressionAlgorithm
-from .preprocessing import MinMaxScalerAlgorithm, StandardScalerAlgorithm
+from .preprocessing import SCALERS, MinMaxScalerAlgorithm, StandardScalerAlgorithm, scaled
 from .progress import JobTracker
 from .session import get_session, quiet_pandas
 from .tree import TreeAlgorithm
@@ -224,9 +224,11 @@ class SparkBackend(Backend):
     ) -> PipelineResult:
         """Fit ``[PCA] + final`` as one ``pyspark.ml.Pipeline`` on the assembled vectors.
 
-        Supported: any single supported estimator, or one PCA step (an int or
-        None ``n_components``) followed by LinearRegression,
-        LogisticRegression or KMeans. Spark's PCA output is made exactly
+        Supported: any single supported estimator; a StandardScaler or
+        MinMaxScaler followed by any one estimator but a scaler
+        (:meth:`_fit_scaler_then`); or one PCA step (an int or None
+        ``n_components``) followed by LinearRegression, LogisticRegression or
+        KMeans. Spark's PCA output is made exactly
         scikit-learn's (centred input, components' signs flipped into the
         final model).
         """
@@ -236,6 +238,8 @@ class SparkBackend(Backend):
         if len(tasks) == 1:
             result = self.fit(final, dataset)
             return PipelineResult([result], result.stats)
+        if tasks[0].name in SCALERS:
+            return self._fit_scaler_then(tasks[0], final, dataset)
         pca, algorithm = tasks[0], ALGORITHMS[final.estimator]
         final_params = final.params
         start = time.perf_counter()
@@ -267,6 +271,52 @@ class SparkBackend(Backend):
         info["data_check"] = "own job"
         stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
         steps = [FitResult(pca_state, stats), FitResult(final_state, stats, n_features=k)]
+        return PipelineResult(steps, stats)
+
+    def _fit_scaler_then(
+        self, scaler: FitTask, final: FitTask, dataset: Dataset
+    ) -> PipelineResult:
+        """A scaler then ``final``: the scaler's pass, then ``final`` on the scaled columns.
+
+        The checked columns are cached for the two fits; the scaled ones are
+        SQL over the cache (:func:`.preprocessing.scaled`), the same doubles
+        as scikit-learn's ``transform``.
+        """
+        algorithm = ALGORITHMS[final.estimator]
+        start = time.perf_counter()
+        spark = get_session()
+        with (
+            spark_errors("fitting the pipeline"),
+            quiet_pandas(),
+            JobTracker(spark, f"Pipeline({scaler.name}, {final.name})") as jobs,
+        ):
+            prepared = prepare(
+                spark,
+                dataset,
+                label=algorithm.label,
+                class_weight=final.params.get("class_weight") if algorithm.weights else None,
+                moments=algorithm.moments,
+                cache=True,
+                max_abs=algorithm.max_abs,
+            )
+            checked = time.perf_counter()
+            p = prepared.n_features
+            try:
+                final.check_target(prepared.classes)
+                scaler_state, _ = ALGORITHMS[scaler.estimator].fit(
+                    spark, scaler.params, prepared, prepared.frame, FEATURES, p
+                )
+                after = scaled(prepared, scaler.name, scaler.params, scaler_state)
+                final_state, info = algorithm.fit(
+                    spark, final.params, after, after.frame, FEATURES, p
+                )
+            finally:
+                release(prepared)
+        algorithm.finish(final_state, info, dataset, scaler.fitted(scaler_state, p).transform)
+        done = time.perf_counter()
+        info["data_check"] = "own job"
+        stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
+        steps = [FitResult(scaler_state, stats), FitResult(final_state, stats, n_features=p)]
         return PipelineResult(steps, stats)
 
     @staticmethod
@@ -303,9 +353,12 @@ class SparkBackend(Backend):
             return
         names = [task.name for task in tasks]
         supported = (
-            "one estimator, or PCA followed by one of "
-            f"{', '.join(AFTER_PCA)} (PCA with an int or None n_components)"
+            "one estimator, a StandardScaler or MinMaxScaler followed by one estimator, "
+            f"or PCA followed by one of {', '.join(AFTER_PCA)} (PCA with an int or None "
+            "n_components)"
         )
+        if len(tasks) == 2 and names[0] in SCALERS and names[1] not in SCALERS:
+            return
         if len(tasks) > 2 or names[0] != "PCA" or names[1] not in AFTER_PCA:
             raise UnsupportedOnBackend(
                 f"Pipeline({' -> '.join(names)}) is not supported by backend 'spark'; "

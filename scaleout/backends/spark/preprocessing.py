@@ -21,6 +21,7 @@ row count is known without a scan).
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -35,14 +36,23 @@ from ...kernels.scalers import (
     standard_scaler_state,
 )
 from .algorithm import Algorithm
-from .compat import select_exprs
-from .convert import WEIGHT
+from .compat import assemble_vectors, select_exprs
+from .convert import FEATURES, WEIGHT, _double
 
 if TYPE_CHECKING:
     from ...engines.base import FitTask
     from .convert import Prepared
 
-__all__ = ["MinMaxScalerAlgorithm", "StandardScalerAlgorithm", "spark_column_moments"]
+__all__ = [
+    "SCALERS",
+    "MinMaxScalerAlgorithm",
+    "StandardScalerAlgorithm",
+    "scaled",
+    "spark_column_moments",
+]
+
+#: The scaler steps a Spark pipeline may start with.
+SCALERS = ("StandardScaler", "MinMaxScaler")
 
 
 def _partition_moments(batches: Any, n_features: int, weighted: bool) -> Any:
@@ -129,3 +139,65 @@ class MinMaxScalerAlgorithm(_ScalerAlgorithm):
     def check_task(self, task: FitTask) -> None:
         """``feature_range`` must be two numbers, min < max (scikit-learn's error)."""
         check_minmax_scaler_params(task.params, backend="spark")
+
+
+# ------------------------------------------------------------------- pipelines
+def _scaled_exprs(
+    columns: list[str], name: str, params: dict[str, Any], state: dict[str, Any]
+) -> list[str]:
+    """SQL of scikit-learn's ``transform`` of each column: the same operations in the same
+    order (``x - mean``, then ``/ scale``; ``x * scale``, then ``+ min``), so the same doubles."""
+    exprs = []
+    for j, column in enumerate(columns):
+        expr = column
+        if name == "StandardScaler":
+            if params.get("with_mean", True):
+                expr = f"({expr} - {_double(state['mean_'][j])})"
+            if params.get("with_std", True):
+                expr = f"({expr} / {_double(state['scale_'][j])})"
+        else:
+            expr = f"(({expr} * {_double(state['scale_'][j])}) + {_double(state['min_'][j])})"
+        exprs.append(f"{expr} AS {column}")
+    return exprs
+
+
+def _scaled_moments(
+    values: np.ndarray | None, name: str, params: dict[str, Any], state: dict[str, Any], power: int
+) -> np.ndarray | None:
+    """Column means (``power`` 1) or variances (2) of the data after the scaler."""
+    if values is None:
+        return None
+    if name == "StandardScaler":
+        if power == 1 and params.get("with_mean", True):
+            values = values - state["mean_"]
+        if params.get("with_std", True):
+            values = values / state["scale_"] ** power
+        return values
+    return values * state["scale_"] ** power + (state["min_"] if power == 1 else 0.0)
+
+
+def scaled(prepared: Prepared, name: str, params: dict[str, Any], state: dict[str, Any]) -> Any:
+    """``prepared`` with its feature columns through a fitted scaler (a pipeline's first step).
+
+    The raw float64 columns are replaced by scikit-learn's ``transform`` of
+    them in SQL (:func:`_scaled_exprs`), the feature vector is assembled
+    again, and the means and variances of the check job are mapped through the
+    same affine transformation. The next step fits on the result as on any
+    prepared data. Its values need no new check: a standardised column is
+    bounded by ``sqrt(n)`` (Samuelson's inequality) or is centred data, and
+    a min-max scaled one lies in ``feature_range`` on the training rows.
+
+    Returns
+    -------
+    Prepared
+    """
+    frame = prepared.frame
+    raw = prepared.raw_columns
+    kept = [c for c in frame.columns if c not in raw and c != FEATURES]
+    frame = select_exprs(frame, [*kept, *_scaled_exprs(raw, name, params, state)])
+    return dataclasses.replace(
+        prepared,
+        frame=assemble_vectors(frame, raw, FEATURES),
+        means=_scaled_moments(prepared.means, name, params, state, 1),
+        variances=_scaled_moments(prepared.variances, name, params, state, 2),
+    )
