@@ -161,7 +161,8 @@ def standard_scaler_state(moments: Moments, params: dict[str, Any], *, weighted:
         ``StandardScaler.get_params()``.
     weighted : bool
         Whether the fit had sample weights: ``n_samples_seen_`` is then their
-        sum (a float), else the row count (an int), as scikit-learn's.
+        sum (a float; the row count as a float when both options are False),
+        else the row count (an int), as scikit-learn's.
 
     Returns
     -------
@@ -172,8 +173,9 @@ def standard_scaler_state(moments: Moments, params: dict[str, Any], *, weighted:
     with_mean, with_std = params.get("with_mean", True), params.get("with_std", True)
     seen: int | float = float(moments.weight) if weighted else int(moments.n)
     state: dict[str, Any] = {"n_samples_seen_": seen}
-    if not with_mean and not with_std:
-        return {**state, "mean_": None, "var_": None, "scale_": None}
+    if not with_mean and not with_std:  # scikit-learn then counts rows, even weighted ones
+        seen = float(moments.n) if weighted else int(moments.n)
+        return {"n_samples_seen_": seen, "mean_": None, "var_": None, "scale_": None}
     mean = np.array(moments.mean, dtype=np.float64)
     if not with_std:
         return {**state, "mean_": mean, "var_": None, "scale_": None}
