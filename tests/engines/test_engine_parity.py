@@ -94,13 +94,19 @@ def check_pca(
 def check_standard_scaler(
     ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
 ) -> None:
-    assert ours.n_samples_seen_ == ref.n_samples_seen_
-    assert _rel(ours.mean_, ref.mean_) <= tol.moments_rel
-    assert _rel(ours.var_, ref.var_) <= tol.moments_rel
-    assert _rel(ours.scale_, ref.scale_) <= tol.moments_rel
-    assert_array_equal(ours.scale_ == 1.0, ref.scale_ == 1.0)  # the same constant columns
+    # the row count, or the sum of the sample weights (added in another order)
+    assert ours.n_samples_seen_ == pytest.approx(ref.n_samples_seen_, rel=1e-12)
+    for attr in ("mean_", "var_", "scale_"):  # None where scikit-learn's is None
+        if getattr(ref, attr) is None:
+            assert getattr(ours, attr) is None, attr
+        else:
+            assert _rel(getattr(ours, attr), getattr(ref, attr)) <= tol.moments_rel, attr
+    scale = np.ones(X.shape[1]) if ref.scale_ is None else ref.scale_
+    if ref.scale_ is not None:  # the same constant columns
+        assert_array_equal(ours.scale_ == 1.0, ref.scale_ == 1.0)
     # each column's output moves with its mean's rounding, relative to its spread
-    bound = 10 * tol.moments_rel * (1.0 + np.abs(ref.mean_) / ref.scale_)
+    mean = np.zeros(X.shape[1]) if ref.mean_ is None else ref.mean_
+    bound = 10 * tol.moments_rel * (1.0 + np.abs(mean) / scale)
     assert np.all(np.abs(ours.transform(X) - ref.transform(X)) <= bound)
     assert_allclose(ours.inverse_transform(ours.transform(X)), X, rtol=1e-12, atol=1e-12)
     assert_array_equal(ours.get_feature_names_out(), ref.get_feature_names_out())
