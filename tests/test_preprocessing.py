@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn import pipeline, preprocessing
+from sklearn import decomposition, pipeline, preprocessing
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import scaleout as so
@@ -104,3 +104,28 @@ def test_in_sklearns_own_pipeline():
     ref = pipeline.make_pipeline(preprocessing.StandardScaler(), SkLogisticRegression()).fit(X, y)
     assert_array_equal(ours.predict(X), ref.predict(X))
     assert_allclose(ours[-1].coef_, ref[-1].coef_, rtol=1e-10)
+
+
+def test_spark_pipeline_names_what_it_fits(spark):
+    from scaleout.exceptions import UnsupportedOnBackend
+
+    y = (X[:, 0] > 10).astype(int)
+    with pytest.raises(
+        UnsupportedOnBackend,
+        match=r"Pipeline\(PCA -> StandardScaler -> LogisticRegression\) is not supported by "
+        r"backend 'spark'; supported: one estimator, or PCA followed by one of .*optionally "
+        r"after a StandardScaler or MinMaxScaler",
+    ):
+        so.make_pipeline(
+            so.PCA(2), so.StandardScaler(), so.LogisticRegression(), backend="spark"
+        ).fit(X, y)
+    model = so.make_pipeline(
+        so.MinMaxScaler(), so.PCA(2), so.LogisticRegression(), backend="spark"
+    ).fit(X, y)
+    ref = pipeline.make_pipeline(
+        preprocessing.MinMaxScaler(), decomposition.PCA(2), SkLogisticRegression()
+    ).fit(X, y)
+    assert [step.backend_ for _, step in model.steps] == ["spark"] * 3
+    assert_array_equal(model[0].data_min_, ref[0].data_min_)
+    assert_allclose(np.abs(model[1].components_), np.abs(ref[1].components_), atol=1e-9)
+    assert np.mean(model.predict(X) == ref.predict(X)) >= 0.99

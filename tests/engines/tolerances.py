@@ -117,8 +117,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("PCA(whiten=True)", "spark"): "Spark's PCA has no whitening",
     ("PCA(n_components='mle')", "dask"): "Minka's MLE is not implemented out of core",
     ("PCA(n_components='mle')", "spark"): "Minka's MLE is not implemented on Spark",
-    ("Pipeline(StandardScaler,PCA,LinearRegression)", "spark"): "Spark pipelines: a scaler "
-    "then one estimator, or PCA then one estimator",
 }
 
 #: Engines whose gaps are all listed in GAPS (see the module docstring).

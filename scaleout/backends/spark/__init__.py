@@ -224,11 +224,10 @@ class SparkBackend(Backend):
     ) -> PipelineResult:
         """Fit ``[PCA] + final`` as one ``pyspark.ml.Pipeline`` on the assembled vectors.
 
-        Supported: any single supported estimator; a StandardScaler or
-        MinMaxScaler followed by any one estimator but a scaler
-        (:meth:`_fit_scaler_then`); or one PCA step (an int or None
-        ``n_components``) followed by LinearRegression, LogisticRegression or
-        KMeans. Spark's PCA output is made exactly
+        Supported: any single supported estimator, or one PCA step (an int
+        or None ``n_components``) followed by LinearRegression,
+        LogisticRegression or KMeans; either after a StandardScaler or
+        MinMaxScaler (:meth:`_fit_scaler_then`). Spark's PCA output is made exactly
         scikit-learn's (centred input, components' signs flipped into the
         final model).
         """
@@ -239,7 +238,7 @@ class SparkBackend(Backend):
             result = self.fit(final, dataset)
             return PipelineResult([result], result.stats)
         if tasks[0].name in SCALERS:
-            return self._fit_scaler_then(tasks[0], final, dataset)
+            return self._fit_scaler_then(tasks[0], tasks[1:], dataset)
         pca, algorithm = tasks[0], ALGORITHMS[final.estimator]
         final_params = final.params
         start = time.perf_counter()
@@ -274,28 +273,31 @@ class SparkBackend(Backend):
         return PipelineResult(steps, stats)
 
     def _fit_scaler_then(
-        self, scaler: FitTask, final: FitTask, dataset: Dataset
+        self, scaler: FitTask, rest: list[FitTask], dataset: Dataset
     ) -> PipelineResult:
-        """A scaler then ``final``: the scaler's pass, then ``final`` on the scaled columns.
+        """A scaler then ``rest`` (one estimator, or PCA and one estimator).
 
-        The checked columns are cached for the two fits; the scaled ones are
-        SQL over the cache (:func:`.preprocessing.scaled`), the same doubles
-        as scikit-learn's ``transform``.
+        The checked columns are cached; the scaler's pass reads them, and the
+        next steps read scikit-learn's ``transform`` of them, in SQL over the
+        cache (:func:`.preprocessing.scaled`: the same doubles).
         """
+        final = rest[-1]
+        pca = rest[0] if len(rest) == 2 else None
         algorithm = ALGORITHMS[final.estimator]
+        names = ", ".join(task.name for task in (scaler, *rest))
         start = time.perf_counter()
         spark = get_session()
         with (
             spark_errors("fitting the pipeline"),
             quiet_pandas(),
-            JobTracker(spark, f"Pipeline({scaler.name}, {final.name})") as jobs,
+            JobTracker(spark, f"Pipeline({names})") as jobs,
         ):
             prepared = prepare(
                 spark,
                 dataset,
                 label=algorithm.label,
                 class_weight=final.params.get("class_weight") if algorithm.weights else None,
-                moments=algorithm.moments,
+                moments=algorithm.moments or pca is not None,
                 cache=True,
                 max_abs=algorithm.max_abs,
             )
@@ -306,17 +308,35 @@ class SparkBackend(Backend):
                 scaler_state, _ = ALGORITHMS[scaler.estimator].fit(
                     spark, scaler.params, prepared, prepared.frame, FEATURES, p
                 )
-                after = scaled(prepared, scaler.name, scaler.params, scaler_state)
-                final_state, info = algorithm.fit(
-                    spark, final.params, after, after.frame, FEATURES, p
+                after = scaled(
+                    prepared, scaler.name, scaler.params, scaler_state, centre=pca is not None
                 )
+                if pca is None:
+                    pca_state, k = None, p
+                    final_state, info = algorithm.fit(
+                        spark, final.params, after, after.frame, FEATURES, p
+                    )
+                else:
+                    pca_state, final_state, info, k = self._fit_pca_then(
+                        spark, pca, final, after, algorithm
+                    )
             finally:
                 release(prepared)
-        algorithm.finish(final_state, info, dataset, scaler.fitted(scaler_state, p).transform)
+        transform = scaler.fitted(scaler_state, p).transform
+        if pca_state is not None:
+            scale, project = transform, partial(_project, pca_state)
+
+            def transform(X: np.ndarray) -> np.ndarray:
+                return project(scale(X))
+
+        algorithm.finish(final_state, info, dataset, transform)
         done = time.perf_counter()
         info["data_check"] = "own job"
         stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
-        steps = [FitResult(scaler_state, stats), FitResult(final_state, stats, n_features=p)]
+        steps = [FitResult(scaler_state, stats)]
+        if pca_state is not None:
+            steps.append(FitResult(pca_state, stats, n_features=p))
+        steps.append(FitResult(final_state, stats, n_features=k))
         return PipelineResult(steps, stats)
 
     @staticmethod
@@ -353,18 +373,20 @@ class SparkBackend(Backend):
             return
         names = [task.name for task in tasks]
         supported = (
-            "one estimator, a StandardScaler or MinMaxScaler followed by one estimator, "
-            f"or PCA followed by one of {', '.join(AFTER_PCA)} (PCA with an int or None "
-            "n_components)"
+            "one estimator, or PCA followed by one of "
+            f"{', '.join(AFTER_PCA)} (PCA with an int or None n_components), each "
+            "optionally after a StandardScaler or MinMaxScaler"
         )
-        if len(tasks) == 2 and names[0] in SCALERS and names[1] not in SCALERS:
+        rest = tasks[1:] if names[0] in SCALERS else tasks
+        later = [task.name for task in rest]
+        if len(rest) == 1 and later[0] not in SCALERS:
             return
-        if len(tasks) > 2 or names[0] != "PCA" or names[1] not in AFTER_PCA:
+        if len(rest) != 2 or later[0] != "PCA" or later[1] not in AFTER_PCA:
             raise UnsupportedOnBackend(
                 f"Pipeline({' -> '.join(names)}) is not supported by backend 'spark'; "
                 f"supported: {supported}"
             )
-        n_components = tasks[0].params.get("n_components")
+        n_components = rest[0].params.get("n_components")
         if isinstance(n_components, float):
             raise UnsupportedOnBackend(
                 f"PCA(n_components={n_components!r}) inside a Pipeline is not supported by "

@@ -36,8 +36,8 @@ from ...kernels.scalers import (
     standard_scaler_state,
 )
 from .algorithm import Algorithm
-from .compat import assemble_vectors, select_exprs
-from .convert import FEATURES, WEIGHT, _double
+from .compat import select_exprs
+from .convert import FEATURES, WEIGHT, _assemble, _double
 
 if TYPE_CHECKING:
     from ...engines.base import FitTask
@@ -176,7 +176,14 @@ def _scaled_moments(
     return values * state["scale_"] ** power + (state["min_"] if power == 1 else 0.0)
 
 
-def scaled(prepared: Prepared, name: str, params: dict[str, Any], state: dict[str, Any]) -> Any:
+def scaled(
+    prepared: Prepared,
+    name: str,
+    params: dict[str, Any],
+    state: dict[str, Any],
+    *,
+    centre: bool = False,
+) -> Any:
     """``prepared`` with its feature columns through a fitted scaler (a pipeline's first step).
 
     The raw float64 columns are replaced by scikit-learn's ``transform`` of
@@ -186,6 +193,8 @@ def scaled(prepared: Prepared, name: str, params: dict[str, Any], state: dict[st
     prepared data. Its values need no new check: a standardised column is
     bounded by ``sqrt(n)`` (Samuelson's inequality) or is centred data, and
     a min-max scaled one lies in ``feature_range`` on the training rows.
+    With ``centre`` the vector holds the scaled columns minus their means (a
+    PCA step next, as ``prepare(centre=True)``).
 
     Returns
     -------
@@ -195,9 +204,10 @@ def scaled(prepared: Prepared, name: str, params: dict[str, Any], state: dict[st
     raw = prepared.raw_columns
     kept = [c for c in frame.columns if c not in raw and c != FEATURES]
     frame = select_exprs(frame, [*kept, *_scaled_exprs(raw, name, params, state)])
+    means = _scaled_moments(prepared.means, name, params, state, 1)
     return dataclasses.replace(
         prepared,
-        frame=assemble_vectors(frame, raw, FEATURES),
-        means=_scaled_moments(prepared.means, name, params, state, 1),
+        frame=_assemble(frame, raw, means if centre else None),
+        means=means,
         variances=_scaled_moments(prepared.variances, name, params, state, 2),
     )
