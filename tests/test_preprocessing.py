@@ -129,3 +129,20 @@ def test_spark_pipeline_names_what_it_fits(spark):
     assert_array_equal(model[0].data_min_, ref[0].data_min_)
     assert_allclose(np.abs(model[1].components_), np.abs(ref[1].components_), atol=1e-9)
     assert np.mean(model.predict(X) == ref.predict(X)) >= 0.99
+
+
+def test_spark_frame_through_a_scaler_pipeline(spark):
+    from scaleout.backends.spark.compat import to_arrow
+
+    y = (X[:, 0] + X[:, 2] > 10.5).astype(int)
+    model = so.make_pipeline(so.StandardScaler(), so.LogisticRegression(), backend="spark")
+    model.fit(X, y)
+    frame = spark.createDataFrame(pd.DataFrame(X, columns=["x0", "x1", "x2"]))
+    scaled = model[0].transform(frame)
+    assert scaled.columns == ["x0", "x1", "x2", "standardscaler0", "standardscaler1",
+                              "standardscaler2"]  # fmt: skip
+    table = to_arrow(scaled)
+    out = np.column_stack([table.column(f"standardscaler{j}").to_numpy() for j in range(3)])
+    assert_array_equal(out, model[0].transform(X))
+    predicted = to_arrow(model.predict(frame)).column("prediction").to_numpy()
+    assert_array_equal(predicted, model.predict(X))
