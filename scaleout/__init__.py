@@ -18,6 +18,7 @@ from .incremental import Incremental
 from .linear_model import LinearRegression, LogisticRegression
 from .persist import load
 from .pipeline import Pipeline, make_pipeline
+from .preprocessing import MinMaxScaler, StandardScaler
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 __all__ = [
@@ -29,7 +30,9 @@ __all__ = [
     "KMeans",
     "LinearRegression",
     "LogisticRegression",
+    "MinMaxScaler",
     "Pipeline",
+    "StandardScaler",
     "__version__",
     "available_backends",
     "config_context",

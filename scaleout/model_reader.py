@@ -128,6 +128,10 @@ class ModelReader:
             problems = schema.checks(dims, model.get_params(deep=False))
             if problems:
                 raise self.fail(where, "; ".join(problems))
+        if schema.value_checks is not None:
+            problems = schema.value_checks(values, model.get_params(deep=False))
+            if problems:
+                raise self.fail(where, "; ".join(problems))
         for attr, value in values.items():
             setattr(model, attr, value)
         width = dims.get(schema.output_width) if schema.output_width else None
@@ -179,6 +183,8 @@ class ModelReader:
     # -------------------------------------------------------------- attributes
     def attribute(self, spec: Spec, raw: Any, dims: dict[str, int], where: str) -> Any:
         """Decode ``raw`` as ``spec`` says, binding and checking dimensions."""
+        if raw is None and isinstance(spec, Array) and spec.nullable:
+            return None
         if isinstance(spec, Int):
             return self._int(spec, raw, dims, where)
         if isinstance(spec, Float):
@@ -206,6 +212,10 @@ class ModelReader:
         value = self.plain(raw, where)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(where, f"expected a number, found {_kind(raw)}")
+        if spec.keep_int and isinstance(value, int):
+            if spec.minimum is not None and value < spec.minimum:
+                raise self.fail(where, f"expected a number >= {spec.minimum}, found {value}")
+            return value
         value = float(value)
         if spec.finite and not math.isfinite(value):
             raise self.fail(where, f"expected a finite number, found {value}")

@@ -37,6 +37,8 @@ class Float:
 
     finite: bool = True
     minimum: float | None = None
+    #: An int in the file stays an int (e.g. a count that is a float only when weighted).
+    keep_int: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Array:
     at most 64 bits), ``"labels"`` (class labels: bool, int, float or str;
     unique) or ``"names"`` (str). ``shape`` holds sizes or dimension names.
     ``c_order``: made C-contiguous (compiled code that needs it reads it).
+    ``nullable``: the attribute may be None (JSON null), as scikit-learn sets
+    some attributes for some parameters (``StandardScaler(with_std=False).scale_``).
     """
 
     kind: str
@@ -54,6 +58,7 @@ class Array:
     finite: bool = True
     minimum: float | None = None
     c_order: bool = False
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,9 @@ class Schema:
     checks : callable, optional
         ``checks(dims, params)`` returns a list of problems (strings) with the
         relations between dimensions and parameters.
+    value_checks : callable, optional
+        ``value_checks(values, params)``: problems with the decoded attributes
+        themselves (e.g. which may be None for the parameters).
     output_width : str, optional
         The dimension that is the width of ``transform``'s output (a pipeline
         step's output must be the next step's ``n_features``).
@@ -87,6 +95,7 @@ class Schema:
 
     attributes: Mapping[str, Spec] = field(default_factory=dict)
     checks: Callable[[dict[str, int], dict[str, Any]], list[str]] | None = None
+    value_checks: Callable[[dict[str, Any], dict[str, Any]], list[str]] | None = None
     output_width: str | None = None
     composite: bool = False
 
@@ -125,6 +134,18 @@ def _kmeans_checks(dims: dict[str, int], params: dict[str, Any]) -> list[str]:
             f"cluster_centers_ has {dims['n_clusters']} rows but the parameter n_clusters is "
             f"{params.get('n_clusters')!r}"
         ]
+    return []
+
+
+def _standard_scaler_values(values: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """The attributes ``transform`` reads must be there (not None) for the parameters."""
+    needed = (["mean_"] if params.get("with_mean") else []) + (
+        ["var_", "scale_"] if params.get("with_std") else []
+    )
+    missing = [name for name in needed if values.get(name) is None]
+    if missing:
+        return [f"{missing} must be arrays for with_mean={params.get('with_mean')!r}, "
+                f"with_std={params.get('with_std')!r}; found none or null"]
     return []
 
 
@@ -186,6 +207,29 @@ SCHEMAS: dict[str, Schema] = {
             noise_variance_=Float(),
         ),
         output_width="n_components",
+    ),
+    "StandardScaler": Schema(
+        _with_common(
+            # None for with_std=False (var_, scale_), or both options False (mean_ too)
+            mean_=Array("float", ("n_features",), nullable=True),
+            var_=Array("float", ("n_features",), minimum=0.0, nullable=True),
+            scale_=Array("float", ("n_features",), minimum=0.0, nullable=True),
+            # the row count, or the sum of the sample weights (a float) when weighted
+            n_samples_seen_=Float(minimum=0.0, keep_int=True),
+        ),
+        value_checks=_standard_scaler_values,
+        output_width="n_features",
+    ),
+    "MinMaxScaler": Schema(
+        _with_common(
+            min_=Array("float", ("n_features",)),
+            scale_=Array("float", ("n_features",)),
+            data_min_=Array("float", ("n_features",)),
+            data_max_=Array("float", ("n_features",)),
+            data_range_=Array("float", ("n_features",), minimum=0.0),
+            n_samples_seen_=Int(minimum=1),
+        ),
+        output_width="n_features",
     ),
     "Pipeline": Schema(composite=True),
 }

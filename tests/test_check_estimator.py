@@ -41,6 +41,8 @@ ESTIMATORS = [
     so.DecisionTreeRegressor(random_state=0),
     so.KMeans(n_clusters=2, n_init=2, random_state=0),
     so.PCA(n_components=2, random_state=0),
+    so.StandardScaler(),
+    so.MinMaxScaler(),
 ]
 
 # estimator class name -> {check: reason}, on the sklearn engine.

@@ -17,7 +17,9 @@ ALGORITHMS = [
     "KMeans",
     "LinearRegression",
     "LogisticRegression",
+    "MinMaxScaler",
     "PCA",
+    "StandardScaler",
 ]
 X = np.random.default_rng(0).normal(size=(200, 4))
 y = (X[:, 0] > 0).astype(int)

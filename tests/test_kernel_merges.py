@@ -4,7 +4,7 @@ For any chunking of the same rows, and any bracketing of the merges, the
 combined statistics equal those of the whole data in one chunk (to ~1e-10
 relative; counts exactly): LinearRegression / PCA scatter, the logistic
 loss and gradient, the tree's histograms (and so the tree), k-means' Lloyd
-statistics and moments.
+statistics and moments, the scalers' column moments and ranges.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 import scaleout as so
 from scaleout.data import Batch
-from scaleout.kernels import kmeans, logistic, scatter, tree
+from scaleout.kernels import kmeans, logistic, scalers, scatter, tree
 from scaleout.kernels.passes import InMemoryPasses, add
 
 N = 240
@@ -233,3 +233,53 @@ def test_kmeans_lloyd_statistics_any_chunking(bounds, order, weighted):
     assert merged["stats"].n == whole["stats"].n == N
     _close(merged["stats"].mean, whole["stats"].mean)
     _close(merged["stats"].m2, whole["stats"].m2)
+
+
+# A column of mean 1e6 and spread 1e-3 (chunk means round at 1e-10), one constant column.
+X_SCALE = np.column_stack([X, RNG.normal(size=N) * 1e-3 + 1e6, np.full(N, 7.0)])
+
+
+@SETTINGS
+@given(chunkings(), ORDERS, WEIGHTED)
+def test_scaler_moments_any_chunking(bounds, order, weighted):
+    weights = W if weighted else None
+    parts = [
+        scalers.column_moments(X_SCALE[a:b], None if weights is None else weights[a:b])
+        for a, b in itertools.pairwise(bounds)
+    ]
+    merged = _merge_in_any_order(parts, scalers.merge_moments, order)
+    whole = scalers.column_moments(X_SCALE, weights)
+    assert merged.n == whole.n == N
+    _close(merged.weight, whole.weight)
+    spread = np.abs(whole.mean) + np.sqrt(whole.m2 / whole.weight)  # each column's scale
+    assert np.all(np.abs(merged.mean - whole.mean) <= 1e-13 * spread)
+    np.testing.assert_allclose(merged.m2, whole.m2, rtol=1e-9, atol=1e-20)
+    np.testing.assert_array_equal(merged.min, X_SCALE.min(axis=0))  # exact
+    np.testing.assert_array_equal(merged.max, X_SCALE.max(axis=0))
+    # the variances are scikit-learn's (its corrected two-pass algorithm on the whole data)
+    from sklearn.preprocessing import StandardScaler
+
+    with np.errstate(invalid="ignore"):  # scikit-learn's sqrt of a tiny negative variance
+        ref = StandardScaler().fit(X_SCALE, sample_weight=weights)
+    np.testing.assert_allclose(merged.m2 / merged.weight, ref.var_, rtol=1e-9, atol=1e-20)
+    state = scalers.standard_scaler_state(merged, {}, weighted=weighted)
+    np.testing.assert_allclose(state["scale_"], ref.scale_, rtol=1e-9)
+    assert state["scale_"][-1] == ref.scale_[-1] == 1.0  # the constant column
+
+
+def test_scaler_moments_of_no_rows_and_zero_weights_are_the_identity():
+    empty = scalers.Moments.empty(X_SCALE.shape[1])
+    whole = scalers.column_moments(X_SCALE, W)
+    zero = scalers.column_moments(X_SCALE[:5], np.zeros(5))
+    for merged in (
+        scalers.merge_moments(empty, whole),
+        scalers.merge_moments(whole, empty),
+        scalers.merge_moments(zero, whole),
+    ):
+        np.testing.assert_array_equal(merged.mean, whole.mean)
+        np.testing.assert_array_equal(merged.m2, whole.m2)
+        assert merged.weight == whole.weight
+    assert scalers.merge_moments(zero, whole).n == N + 5
+    packed = scalers.Moments.unpack(whole.pack())
+    for got, want in zip(packed, whole, strict=True):
+        np.testing.assert_array_equal(got, want)

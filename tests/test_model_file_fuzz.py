@@ -66,6 +66,9 @@ def _base_models() -> dict[str, Any]:
         ),
         "KMeans": so.KMeans(3, n_init=1, random_state=0).fit(X),
         "PCA": so.PCA(3).fit(frame),
+        "StandardScaler": so.StandardScaler().fit(frame, sample_weight=np.arange(150) % 3),
+        "StandardScaler-mean-only": so.StandardScaler(with_std=False).fit(X),
+        "MinMaxScaler": so.MinMaxScaler((-1, 2), clip=True).fit(frame),
         "Pipeline": so.make_pipeline(so.PCA(3), so.LogisticRegression(max_iter=500)).fit(X, y),
     }
 

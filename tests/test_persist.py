@@ -30,6 +30,10 @@ def _models():
         so.KMeans(3, n_init=2, random_state=0),
         so.PCA(3),
         so.make_pipeline(so.PCA(5), so.LogisticRegression(max_iter=5000)),
+        so.StandardScaler(),
+        so.StandardScaler(with_mean=False, with_std=False),
+        so.MinMaxScaler((-2, 3), clip=True),
+        so.make_pipeline(so.StandardScaler(), so.LogisticRegression(max_iter=5000)),
     ]
 
 
@@ -49,6 +53,14 @@ def test_round_trip_predicts_identically(model, wine, tmp_path):
     for method in ("predict", "predict_proba", "decision_function", "transform"):
         if hasattr(model, method) and hasattr(loaded, method):
             assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X), method)
+    if isinstance(model, (so.StandardScaler, so.MinMaxScaler)):  # one-to-one: width kept
+        assert_array_equal(loaded.inverse_transform(X), model.inverse_transform(X))
+        for attr in model._fitted_attrs:  # None stays None, an int count stays an int
+            saved, read = getattr(model, attr), getattr(loaded, attr)
+            plain = {np.floating: float, np.integer: int}
+            kind = next((v for k, v in plain.items() if isinstance(saved, k)), type(saved))
+            assert type(read) is kind, attr
+            assert_array_equal(read, saved)
     assert loaded.backend_ == model.backend_ == "sklearn"
     assert loaded.fit_stats_["rows"] == len(X)
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp")]

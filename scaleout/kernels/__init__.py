@@ -16,7 +16,7 @@ Modules: :mod:`.passes` (the contract, the per-chunk store, the in-memory
 executor), :mod:`.scatter` (centred scatter statistics), :mod:`.linear`
 (LinearRegression), :mod:`.logistic` (LogisticRegression), :mod:`.tree`
 (DecisionTreeClassifier / Regressor), :mod:`.kmeans` (KMeans), :mod:`.pca`
-(PCA).
+(PCA), :mod:`.scalers` (StandardScaler, MinMaxScaler).
 """
 
 from __future__ import annotations

@@ -115,7 +115,8 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
     ``multiclass``, ``blobs`` (5,000 rows each); ``collinear`` (2,000 x 12 of
     rank 8: a repeated column, a sum of two, a constant) and ``wide`` (40 x 60),
     where least squares has many solutions and scikit-learn's is the one of
-    minimum norm.
+    minimum norm. For the scalers: ``raw_wine`` (wine not standardised) and
+    ``offset`` (3,000 x 5: a column of mean 1e6 and spread 1e-3, a constant one).
     """
     if name in SHIPPED:
         X, y = load_named(name)
@@ -135,6 +136,13 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
         X, y = skdatasets.make_classification(
             5000, 10, n_informative=6, n_classes=3, n_clusters_per_class=1, random_state=2
         )
+    elif name == "raw_wine":  # as shipped: columns of scales 0.1 to 1,000
+        X, y = load_named("wine")
+    elif name == "offset":  # mean 1e6 and spread 1e-3, a constant column, a wide one
+        rng = np.random.default_rng(6)
+        Z = rng.normal(size=(3000, 4))
+        X = np.column_stack([Z[:, 0] * 1e-3 + 1e6, np.full(3000, 7.0), Z[:, 1] * 1e4, Z[:, 2:]])
+        y = (Z[:, 3] > 0).astype(int)
     elif name == "blobs":
         X, y = skdatasets.make_blobs(5000, 6, centers=4, cluster_std=1.5, random_state=3)
     else:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn import cluster, decomposition, linear_model, tree
+from sklearn import cluster, decomposition, linear_model, preprocessing, tree
 
 import scaleout as so
 from tests.engines.conftest import load
@@ -18,7 +18,9 @@ from tests.engines.test_engine_parity import (
     check_kmeans,
     check_linear,
     check_logistic,
+    check_minmax_scaler,
     check_pca,
+    check_standard_scaler,
     check_tree,
 )
 from tests.engines.tolerances import tolerance
@@ -181,6 +183,36 @@ OPTION_CASES = (
         check_pca,
         supervised=False,
     ),
+    Option(
+        "StandardScaler(with_mean=False)",
+        "StandardScaler",
+        so.StandardScaler,
+        preprocessing.StandardScaler,
+        {"with_mean": False},
+        "raw_wine",
+        check_standard_scaler,
+        supervised=False,
+    ),
+    Option(
+        "StandardScaler(with_std=False)",
+        "StandardScaler",
+        so.StandardScaler,
+        preprocessing.StandardScaler,
+        {"with_std": False},
+        "offset",
+        check_standard_scaler,
+        supervised=False,
+    ),
+    Option(
+        "MinMaxScaler(clip=True)",
+        "MinMaxScaler",
+        so.MinMaxScaler,
+        preprocessing.MinMaxScaler,
+        {"feature_range": (2, 3), "clip": True},
+        "raw_wine",
+        check_minmax_scaler,
+        supervised=False,
+    ),
     # ---------------------------------------------------------------- row weights
     Option(
         "LinearRegression.fit(sample_weight)",
@@ -220,6 +252,17 @@ OPTION_CASES = (
         {"max_depth": 4, "random_state": 0},
         "diabetes",
         check_tree,
+        weighted=True,
+    ),
+    Option(
+        "StandardScaler.fit(sample_weight)",
+        "StandardScaler",
+        so.StandardScaler,
+        preprocessing.StandardScaler,
+        {},
+        "offset",
+        check_standard_scaler,
+        supervised=False,
         weighted=True,
     ),
     Option(

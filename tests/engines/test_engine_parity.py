@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn import cluster, decomposition, linear_model, pipeline, tree
+from sklearn import cluster, decomposition, linear_model, pipeline, preprocessing, tree
 from sklearn.base import clone
 
 import scaleout as so
@@ -91,12 +91,52 @@ def check_pca(
     assert_allclose(ours.transform(X), ref.transform(X), rtol=0, atol=1e-3 * width)
 
 
+def check_standard_scaler(
+    ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
+) -> None:
+    # the row count, or the sum of the sample weights (added in another order)
+    assert ours.n_samples_seen_ == pytest.approx(ref.n_samples_seen_, rel=1e-12)
+    for attr in ("mean_", "var_", "scale_"):  # None where scikit-learn's is None
+        if getattr(ref, attr) is None:
+            assert getattr(ours, attr) is None, attr
+        else:
+            assert _rel(getattr(ours, attr), getattr(ref, attr)) <= tol.moments_rel, attr
+    scale = np.ones(X.shape[1]) if ref.scale_ is None else ref.scale_
+    if ref.scale_ is not None:  # the same constant columns
+        assert_array_equal(ours.scale_ == 1.0, ref.scale_ == 1.0)
+    # each column's output moves with its mean's rounding, relative to its spread
+    mean = np.zeros(X.shape[1]) if ref.mean_ is None else ref.mean_
+    bound = 10 * tol.moments_rel * (1.0 + np.abs(mean) / scale)
+    assert np.all(np.abs(ours.transform(X) - ref.transform(X)) <= bound)
+    assert_allclose(ours.inverse_transform(ours.transform(X)), X, rtol=1e-12, atol=1e-12)
+    assert_array_equal(ours.get_feature_names_out(), ref.get_feature_names_out())
+
+
+def check_minmax_scaler(
+    ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
+) -> None:
+    assert ours.n_samples_seen_ == ref.n_samples_seen_
+    for attr in ("data_min_", "data_max_", "data_range_"):  # exact on every engine
+        assert_array_equal(getattr(ours, attr), getattr(ref, attr), attr)
+    assert_array_equal(ours.scale_, ref.scale_)
+    assert_array_equal(ours.min_, ref.min_)
+    assert_array_equal(ours.transform(X), ref.transform(X))
+
+
 def check_pipeline(
     ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
 ) -> None:
     assert [name for name, _ in ours.steps] == [name for name, _ in ref.steps]
     assert all(step.backend_ == ours.backend_ for _, step in ours.steps)
     assert abs(ours.score(X, y) - ref.score(X, y)) <= tol.score_gap
+
+
+def check_pipeline_kmeans(
+    ours: Any, ref: Any, X: np.ndarray, y: Any, tol: Tolerance, sample_weight: Any = None
+) -> None:
+    assert all(step.backend_ == ours.backend_ for _, step in ours.steps)
+    assert ours[-1].inertia_ <= tol.inertia_ratio * ref[-1].inertia_
+    assert_array_equal(ours[-1].labels_, ours.predict(X))  # labels of the scaled rows
 
 
 # ---------------------------------------------------------------------- cases
@@ -174,6 +214,58 @@ CASES = (
         check_pca,
         ("wine", "digits", "blobs"),
         supervised=False,
+    ),
+    Case(
+        "StandardScaler",
+        lambda e: so.StandardScaler(backend=e),
+        preprocessing.StandardScaler,
+        check_standard_scaler,
+        ("raw_wine", "offset", "blobs"),
+        supervised=False,
+    ),
+    Case(
+        "MinMaxScaler",
+        lambda e: so.MinMaxScaler((-1, 2), backend=e),
+        lambda: preprocessing.MinMaxScaler((-1, 2)),
+        check_minmax_scaler,
+        ("raw_wine", "offset"),
+        supervised=False,
+    ),
+    Case(
+        "Pipeline",
+        lambda e: so.make_pipeline(
+            so.StandardScaler(), so.LogisticRegression(**PIPELINE_LOGISTIC), backend=e
+        ),
+        lambda: pipeline.make_pipeline(
+            preprocessing.StandardScaler(), linear_model.LogisticRegression(**PIPELINE_LOGISTIC)
+        ),
+        check_pipeline,
+        ("raw_wine", "binary"),
+        name="Pipeline(StandardScaler,LogisticRegression)",
+    ),
+    Case(
+        "KMeans",
+        lambda e: so.make_pipeline(
+            so.MinMaxScaler(), so.KMeans(3, n_init=3, random_state=0), backend=e
+        ),
+        lambda: pipeline.make_pipeline(
+            preprocessing.MinMaxScaler(), cluster.KMeans(3, n_init=3, random_state=0)
+        ),
+        check_pipeline_kmeans,
+        ("raw_wine", "blobs"),
+        supervised=False,
+        name="Pipeline(MinMaxScaler,KMeans)",
+    ),
+    Case(
+        "Pipeline(StandardScaler,PCA,LinearRegression)",
+        lambda e: so.make_pipeline(
+            so.StandardScaler(), so.PCA(5), so.LinearRegression(), backend=e
+        ),
+        lambda: pipeline.make_pipeline(
+            preprocessing.StandardScaler(), decomposition.PCA(5), linear_model.LinearRegression()
+        ),
+        check_pipeline,
+        ("diabetes", "regression"),
     ),
     Case(
         "Pipeline",

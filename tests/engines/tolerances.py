@@ -47,6 +47,9 @@ class Tolerance:
     components_atol : float
         Largest absolute difference of ``components_`` (signs fixed as
         scikit-learn's ``svd_flip``), and of ``mean_``.
+    moments_rel : float
+        Relative error of a StandardScaler's ``mean_``, ``var_`` and ``scale_``
+        (issue 12: 1e-9 out of core, 1e-6 on Spark).
     """
 
     coef_rel: float | None = None
@@ -55,6 +58,7 @@ class Tolerance:
     inertia_ratio: float | None = None
     variance_rel: float | None = None
     components_atol: float | None = None
+    moments_rel: float | None = None
 
 
 # The sklearn engine is scikit-learn on the same numbers; from Parquet it fits a
@@ -79,8 +83,17 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     ("PCA", "dask"): Tolerance(variance_rel=1e-6, components_atol=1e-8),
     ("PCA", "spark"): Tolerance(variance_rel=1e-4, components_atol=1e-6),
     ("PCA", ANY_ENGINE): Tolerance(variance_rel=1e-4, components_atol=1e-6),
+    # The same statistics merged exactly on every engine (kernels/scalers.py): 1e-12 holds
+    # on dask and spark; issue 12 asks 1e-9 (dask) and 1e-6 (spark).
+    ("StandardScaler", "sklearn"): Tolerance(moments_rel=_EXACT),
+    ("StandardScaler", "dask"): Tolerance(moments_rel=1e-12),
+    ("StandardScaler", "spark"): Tolerance(moments_rel=1e-12),
+    ("StandardScaler", ANY_ENGINE): Tolerance(moments_rel=1e-9),
+    ("MinMaxScaler", ANY_ENGINE): Tolerance(),  # minima and maxima: exact everywhere
     ("Pipeline", "sklearn"): Tolerance(score_gap=0.0),
     ("Pipeline", ANY_ENGINE): Tolerance(score_gap=0.005),
+    ("Pipeline(StandardScaler,PCA,LinearRegression)", "sklearn"): Tolerance(score_gap=_EXACT),
+    ("Pipeline(StandardScaler,PCA,LinearRegression)", ANY_ENGINE): Tolerance(score_gap=1e-6),
 }
 
 

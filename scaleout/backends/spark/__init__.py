@@ -8,8 +8,8 @@ needs no Spark.
 
 Modules, one job each; one module per algorithm, named as scikit-learn's:
 
-* :mod:`.linear_model`, :mod:`.tree`, :mod:`.cluster`, :mod:`.decomposition`
-  — each algorithm whole: its checks (``check_task``), its scikit-learn →
+* :mod:`.linear_model`, :mod:`.tree`, :mod:`.cluster`, :mod:`.decomposition`,
+  :mod:`.preprocessing` — each algorithm whole: its checks (``check_task``), its scikit-learn →
   MLlib parameter table and mapping, its MLlib stage and the conversion of the
   fitted MLlib model to scikit-learn's attributes (:mod:`.algorithm` is their
   common base); registered by estimator class in :data:`ALGORITHMS` below;
@@ -50,6 +50,7 @@ from ...decomposition import PCA
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import ClusterError, UnsupportedOnBackend
 from ...linear_model import LinearRegression, LogisticRegression
+from ...preprocessing import MinMaxScaler, StandardScaler
 from ...registry import implementation, register_implementation
 from ...tree import DecisionTreeClassifier, DecisionTreeRegressor
 from .algorithm import Algorithm
@@ -58,6 +59,7 @@ from .convert import FEATURES, diagnose_bad_rows, prepare, release
 from .decomposition import PCA_OUTPUT, PCAAlgorithm, check_pca_output
 from .errors import spark_errors
 from .linear_model import LinearRegressionAlgorithm, LogisticRegressionAlgorithm
+from .preprocessing import SCALERS, MinMaxScalerAlgorithm, StandardScalerAlgorithm, scaled
 from .progress import JobTracker
 from .session import get_session, quiet_pandas
 from .tree import TreeAlgorithm
@@ -75,6 +77,8 @@ ALGORITHMS: dict[type, Algorithm] = {
     DecisionTreeRegressor: TreeAlgorithm(classifier=False),
     KMeans: KMeansAlgorithm(),
     PCA: PCAAlgorithm(),
+    StandardScaler: StandardScalerAlgorithm(),
+    MinMaxScaler: MinMaxScalerAlgorithm(),
 }
 for _estimator, _algorithm in ALGORITHMS.items():
     register_implementation("spark", _estimator, _algorithm)
@@ -220,9 +224,10 @@ class SparkBackend(Backend):
     ) -> PipelineResult:
         """Fit ``[PCA] + final`` as one ``pyspark.ml.Pipeline`` on the assembled vectors.
 
-        Supported: any single supported estimator, or one PCA step (an int or
-        None ``n_components``) followed by LinearRegression,
-        LogisticRegression or KMeans. Spark's PCA output is made exactly
+        Supported: any single supported estimator, or one PCA step (an int
+        or None ``n_components``) followed by LinearRegression,
+        LogisticRegression or KMeans; either after a StandardScaler or
+        MinMaxScaler (:meth:`_fit_scaler_then`). Spark's PCA output is made exactly
         scikit-learn's (centred input, components' signs flipped into the
         final model).
         """
@@ -232,6 +237,8 @@ class SparkBackend(Backend):
         if len(tasks) == 1:
             result = self.fit(final, dataset)
             return PipelineResult([result], result.stats)
+        if tasks[0].name in SCALERS:
+            return self._fit_scaler_then(tasks[0], tasks[1:], dataset)
         pca, algorithm = tasks[0], ALGORITHMS[final.estimator]
         final_params = final.params
         start = time.perf_counter()
@@ -263,6 +270,73 @@ class SparkBackend(Backend):
         info["data_check"] = "own job"
         stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
         steps = [FitResult(pca_state, stats), FitResult(final_state, stats, n_features=k)]
+        return PipelineResult(steps, stats)
+
+    def _fit_scaler_then(
+        self, scaler: FitTask, rest: list[FitTask], dataset: Dataset
+    ) -> PipelineResult:
+        """A scaler then ``rest`` (one estimator, or PCA and one estimator).
+
+        The checked columns are cached; the scaler's pass reads them, and the
+        next steps read scikit-learn's ``transform`` of them, in SQL over the
+        cache (:func:`.preprocessing.scaled`: the same doubles).
+        """
+        final = rest[-1]
+        pca = rest[0] if len(rest) == 2 else None
+        algorithm = ALGORITHMS[final.estimator]
+        names = ", ".join(task.name for task in (scaler, *rest))
+        start = time.perf_counter()
+        spark = get_session()
+        with (
+            spark_errors("fitting the pipeline"),
+            quiet_pandas(),
+            JobTracker(spark, f"Pipeline({names})") as jobs,
+        ):
+            prepared = prepare(
+                spark,
+                dataset,
+                label=algorithm.label,
+                class_weight=final.params.get("class_weight") if algorithm.weights else None,
+                moments=algorithm.moments or pca is not None,
+                cache=True,
+                max_abs=algorithm.max_abs,
+            )
+            checked = time.perf_counter()
+            p = prepared.n_features
+            try:
+                final.check_target(prepared.classes)
+                scaler_state, _ = ALGORITHMS[scaler.estimator].fit(
+                    spark, scaler.params, prepared, prepared.frame, FEATURES, p
+                )
+                after = scaled(
+                    prepared, scaler.name, scaler.params, scaler_state, centre=pca is not None
+                )
+                if pca is None:
+                    pca_state, k = None, p
+                    final_state, info = algorithm.fit(
+                        spark, final.params, after, after.frame, FEATURES, p
+                    )
+                else:
+                    pca_state, final_state, info, k = self._fit_pca_then(
+                        spark, pca, final, after, algorithm
+                    )
+            finally:
+                release(prepared)
+        transform = scaler.fitted(scaler_state, p).transform
+        if pca_state is not None:
+            scale, project = transform, partial(_project, pca_state)
+
+            def transform(X: np.ndarray) -> np.ndarray:
+                return project(scale(X))
+
+        algorithm.finish(final_state, info, dataset, transform)
+        done = time.perf_counter()
+        info["data_check"] = "own job"
+        stats = _stats(spark, prepared.n_rows, jobs, start, checked, done, info)
+        steps = [FitResult(scaler_state, stats)]
+        if pca_state is not None:
+            steps.append(FitResult(pca_state, stats, n_features=p))
+        steps.append(FitResult(final_state, stats, n_features=k))
         return PipelineResult(steps, stats)
 
     @staticmethod
@@ -300,14 +374,19 @@ class SparkBackend(Backend):
         names = [task.name for task in tasks]
         supported = (
             "one estimator, or PCA followed by one of "
-            f"{', '.join(AFTER_PCA)} (PCA with an int or None n_components)"
+            f"{', '.join(AFTER_PCA)} (PCA with an int or None n_components), each "
+            "optionally after a StandardScaler or MinMaxScaler"
         )
-        if len(tasks) > 2 or names[0] != "PCA" or names[1] not in AFTER_PCA:
+        rest = tasks[1:] if names[0] in SCALERS else tasks
+        later = [task.name for task in rest]
+        if len(rest) == 1 and later[0] not in SCALERS:
+            return
+        if len(rest) != 2 or later[0] != "PCA" or later[1] not in AFTER_PCA:
             raise UnsupportedOnBackend(
                 f"Pipeline({' -> '.join(names)}) is not supported by backend 'spark'; "
                 f"supported: {supported}"
             )
-        n_components = tasks[0].params.get("n_components")
+        n_components = rest[0].params.get("n_components")
         if isinstance(n_components, float):
             raise UnsupportedOnBackend(
                 f"PCA(n_components={n_components!r}) inside a Pipeline is not supported by "

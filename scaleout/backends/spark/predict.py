@@ -91,7 +91,13 @@ def _output_fields(estimator: Any, method: str, local: Any, classes: Any) -> lis
     from pyspark.sql import types as T
 
     if method == "transform":
-        return [T.StructField(str(n), T.DoubleType()) for n in local.get_feature_names_out()]
+        names = [str(n) for n in local.get_feature_names_out()]
+        if names == [f"x{j}" for j in range(len(names))] and not hasattr(local, "components_"):
+            # a one-to-one transformer (a scaler) names its outputs as its inputs: on a
+            # frame that holds those columns, name them as a PCA's (standardscaler0, ...)
+            prefix = type(estimator).__name__.lower()
+            names = [f"{prefix}{j}" for j in range(len(names))]
+        return [T.StructField(n, T.DoubleType()) for n in names]
     name = OUTPUT_COLUMNS[method]
     if method in ("predict_proba", "predict_log_proba"):
         return [T.StructField(name, T.ArrayType(T.DoubleType(), containsNull=False))]
@@ -192,7 +198,9 @@ def predict_frame(
         float, columns ordered as ``classes_``) / ``log_probability`` /
         ``decision_function`` / ``score_samples`` / ``leaf``, or, for
         ``transform``, one float column per output feature named as
-        ``get_feature_names_out()`` (``pca0, pca1, ...``).
+        ``get_feature_names_out()`` (``pca0, pca1, ...``; a scaler's, whose
+        outputs would take its inputs' default names ``x0, ...``:
+        ``standardscaler0, ...``).
 
     Raises
     ------
