@@ -18,6 +18,7 @@ L-BFGS alone (``benchmarks/results/before_after_spark_100k_linear.md``).
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 from typing import Any
 
@@ -29,6 +30,7 @@ from ...kernels.logistic_newton import (
     minimise_newton,
     terms_size,
 )
+from .arrow_passes import batch_arrays, packed_row, partition_rows, ship_by_value
 from .compat import select_exprs
 from .convert import LABEL, WEIGHT
 
@@ -46,58 +48,42 @@ def _partition_terms(
     batches: Any, theta: np.ndarray, n_features: int, weighted: bool, size: int
 ) -> Any:
     """``mapInArrow`` function: one row holding the partition's summed chunk terms."""
-    import pyarrow as pa
-
     total = np.zeros(size)
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        X = np.column_stack(
-            [batch.column(j).to_numpy(zero_copy_only=False) for j in range(n_features)]
-        ).astype(np.float64, copy=False)
-        y = batch.column(n_features).to_numpy(zero_copy_only=False)
-        s = batch.column(n_features + 1).to_numpy(zero_copy_only=False) if weighted else None
-        total += chunk_newton_terms(X, y, s, theta)
-    yield pa.RecordBatch.from_arrays([pa.array([total.tobytes()], pa.binary())], names=["terms"])
+        X, y, *weights = batch_arrays(batch, n_features, 2 if weighted else 1)
+        total += chunk_newton_terms(X, y, weights[0] if weighted else None, theta)
+    yield packed_row(total, "terms")
 
 
 def _ship_by_value() -> None:
-    """Pickle the executor function and the kernel's chunk terms by value, not by reference.
-
-    The executors then need NumPy, SciPy and pyarrow (as ``mapInArrow`` does), not
-    scaleout: no import of the whole package (~2 s) in each new Python worker, and a
-    cluster whose workers lack scaleout still fits.
-    """
-    import sys
-
-    from pyspark import cloudpickle
-
+    """Ship :func:`_partition_terms` and the kernel's chunk terms by value
+    (:func:`~.arrow_passes.ship_by_value`)."""
     from ...kernels import logistic_newton as kernel
 
-    cloudpickle.register_pickle_by_value(kernel)
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ship_by_value(kernel, sys.modules[__name__])
 
 
 def _evaluate(
     frame: Any, n_features: int, weighted: bool, size: int, tree: bool, theta: np.ndarray
 ) -> np.ndarray:
     """One pass: the sum over ``frame``'s partitions of the chunk terms at ``theta``."""
-    from pyspark.sql import types as T
-
     _ship_by_value()
-
-    schema = T.StructType([T.StructField("terms", T.BinaryType())])
     function = partial(
         _partition_terms, theta=theta, n_features=n_features, weighted=weighted, size=size
     )
-    rows = frame.mapInArrow(function, schema)
     if tree:
+        from pyspark.sql import types as T
+
+        schema = T.StructType([T.StructField("terms", T.BinaryType())])
+        rows = frame.mapInArrow(function, schema)
         return rows.rdd.map(lambda row: np.frombuffer(row[0], dtype=np.float64)).treeReduce(
             np.add, depth=2
         )
     total = np.zeros(size)
-    for row in rows.collect():
-        total += np.frombuffer(row[0], dtype=np.float64)
+    for terms in partition_rows(frame, function, "terms"):
+        total += terms
     return total
 
 

@@ -36,6 +36,7 @@ from ...kernels.scalers import (
     standard_scaler_state,
 )
 from .algorithm import Algorithm
+from .arrow_passes import batch_arrays, packed_row, partition_rows
 from .compat import select_exprs
 from .convert import FEATURES, WEIGHT, _assemble, _double
 
@@ -57,20 +58,13 @@ SCALERS = ("StandardScaler", "MinMaxScaler")
 
 def _partition_moments(batches: Any, n_features: int, weighted: bool) -> Any:
     """``mapInArrow`` function: one row holding the partition's packed :class:`Moments`."""
-    import pyarrow as pa
-
     total = Moments.empty(n_features)
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        X = np.column_stack(
-            [batch.column(j).to_numpy(zero_copy_only=False) for j in range(n_features)]
-        ).astype(np.float64, copy=False)
-        w = batch.column(n_features).to_numpy(zero_copy_only=False) if weighted else None
-        total = merge_moments(total, column_moments(X, w))
-    yield pa.RecordBatch.from_arrays(
-        [pa.array([total.pack().tobytes()], pa.binary())], names=["moments"]
-    )
+        X, *weights = batch_arrays(batch, n_features, 1 if weighted else 0)
+        total = merge_moments(total, column_moments(X, weights[0] if weighted else None))
+    yield packed_row(total.pack(), "moments")
 
 
 def spark_column_moments(frame: Any, columns: list[str], *, weighted: bool) -> Moments:
@@ -89,15 +83,11 @@ def spark_column_moments(frame: Any, columns: list[str], *, weighted: bool) -> M
     Moments
         Merged over the partitions, in partition order.
     """
-    from pyspark.sql import types as T
-
     kept = [*columns, *([WEIGHT] if weighted else [])]
-    schema = T.StructType([T.StructField("moments", T.BinaryType())])
     function = partial(_partition_moments, n_features=len(columns), weighted=weighted)
-    rows = select_exprs(frame, kept).mapInArrow(function, schema).collect()
     total = Moments.empty(len(columns))
-    for row in rows:
-        total = merge_moments(total, Moments.unpack(np.frombuffer(row[0], dtype=np.float64)))
+    for packed in partition_rows(select_exprs(frame, kept), function, "moments"):
+        total = merge_moments(total, Moments.unpack(packed))
     return total
 
 
