@@ -13,7 +13,7 @@ released afterwards, failure or not.
 Measured at 100,000 x 20 (Parquet, local[2]): a pass on the cached columns
 takes about 0.3 s, where one MLlib ``RowMatrix`` Gramian pass over SQL-built
 Newton columns took 0.8 s; from zero the whole fit is faster than MLlib's
-L-BFGS alone (``benchmarks/results/before_after_spark_100k_linear.md``).
+L-BFGS alone (``benchmarks/results/before_after_spark_100k_logistic.md``).
 """
 
 from __future__ import annotations
@@ -33,15 +33,12 @@ from ...kernels.logistic_newton import (
 from .arrow_passes import batch_arrays, packed_row, partition_rows, ship_by_value
 from .compat import select_exprs
 from .convert import LABEL, WEIGHT
+from .stats import _quoted
 
 __all__ = ["newton_logistic"]
 
 COLLECT_LIMIT_BYTES = 64 * 2**20
 """Above this many bytes of per-partition terms, the sum is a tree reduce on the executors."""
-
-
-def _quoted(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _partition_terms(
@@ -69,7 +66,6 @@ def _evaluate(
     frame: Any, n_features: int, weighted: bool, size: int, tree: bool, theta: np.ndarray
 ) -> np.ndarray:
     """One pass: the sum over ``frame``'s partitions of the chunk terms at ``theta``."""
-    _ship_by_value()
     function = partial(
         _partition_terms, theta=theta, n_features=n_features, weighted=weighted, size=size
     )
@@ -132,6 +128,7 @@ def newton_logistic(
     kept = [*map(_quoted, columns), LABEL, *([WEIGHT] if weighted else [])]
     from pyspark import StorageLevel
 
+    _ship_by_value()
     cached = select_exprs(frame, kept).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         partitions = _partitions(cached)
