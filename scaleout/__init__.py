@@ -9,20 +9,23 @@ from ._config import config_context, get_config, set_config
 from ._version import __version__
 from .backends.spark.data import from_spark
 from .cluster import KMeans
+from .compose import ColumnTransformer, make_column_transformer
 from .connect import connect
 from .data import Dataset, read_csv, read_npy, read_parquet
 from .decomposition import PCA
 from .engines import available_backends, known_backends
 from .explain import explain
+from .impute import SimpleImputer
 from .incremental import Incremental
 from .linear_model import LinearRegression, LogisticRegression
 from .persist import load
 from .pipeline import Pipeline, make_pipeline
-from .preprocessing import MinMaxScaler, StandardScaler
+from .preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 __all__ = [
     "PCA",
+    "ColumnTransformer",
     "Dataset",
     "DecisionTreeClassifier",
     "DecisionTreeRegressor",
@@ -31,7 +34,10 @@ __all__ = [
     "LinearRegression",
     "LogisticRegression",
     "MinMaxScaler",
+    "OneHotEncoder",
+    "OrdinalEncoder",
     "Pipeline",
+    "SimpleImputer",
     "StandardScaler",
     "__version__",
     "available_backends",
@@ -43,6 +49,7 @@ __all__ = [
     "get_config",
     "known_backends",
     "load",
+    "make_column_transformer",
     "make_pipeline",
     "read_csv",
     "read_npy",

@@ -1,4 +1,8 @@
-"""Preprocessing: :class:`StandardScaler` and :class:`MinMaxScaler`, fitted on any engine.
+"""Preprocessing: scalers and encoders, fitted on any engine.
+
+:class:`OneHotEncoder` and :class:`OrdinalEncoder` take a raw table (strings,
+missing values; :mod:`scaleout._table`).
+:class:`StandardScaler` and :class:`MinMaxScaler`:
 
 Both are one pass of per-column statistics (``scaleout.kernels.scalers``:
 counts, means and centred sums of squares merged exactly, minima and
@@ -16,12 +20,14 @@ import numpy as np
 from sklearn import preprocessing as _sk
 from sklearn.base import OneToOneFeatureMixin, TransformerMixin
 
+from ._table import TableTransformer
 from .base import ScaleoutEstimator
 from .kernels import Kernel
+from .kernels.column_plan import fitted_step
 from .kernels.scalers import check_feature_range
 from .registry import register_estimator
 
-__all__ = ["MinMaxScaler", "StandardScaler"]
+__all__ = ["MinMaxScaler", "OneHotEncoder", "OrdinalEncoder", "StandardScaler"]
 
 
 class _Scaler(OneToOneFeatureMixin, TransformerMixin, ScaleoutEstimator):
@@ -167,3 +173,104 @@ class MinMaxScaler(_Scaler):
     def inverse_transform(self, X: Any) -> np.ndarray:  # type: ignore[override]
         """Undo :meth:`transform`."""
         return self._call_local("inverse_transform", X)
+
+
+# ------------------------------------------------------------------ encoders
+class _Encoder(TableTransformer):
+    """What both encoders share: the value-count pass, inverse_transform."""
+
+    def _rebuild(self) -> Any:
+        return fitted_step(type(self).__name__, self._sklearn_params(), self.summary_, self.layout_)
+
+    def inverse_transform(self, X: Any) -> Any:
+        """scikit-learn's ``inverse_transform`` of the fitted encoder."""
+        return self._local_estimator().inverse_transform(X)
+
+
+@register_estimator
+class OneHotEncoder(_Encoder):
+    """Encode categorical columns as one-hot columns, fitted on any engine from a raw table.
+
+    scikit-learn's :class:`sklearn.preprocessing.OneHotEncoder`: same
+    parameters (``handle_unknown`` 'error' / 'ignore' / 'infrequent_if_exist',
+    ``min_frequency``, ``max_categories``, ``drop``, ``sparse_output``, ...)
+    and fitted attributes. The fit is one pass of value counts, merged
+    exactly; scikit-learn's encoder is then fitted on the distinct values with
+    the whole data's counts (:func:`scaleout.kernels.table_fit.fitted_encoder`).
+
+    Attributes
+    ----------
+    categories_, drop_idx_, infrequent_categories_, n_features_in_, feature_names_in_
+        scikit-learn's.
+    summary_, layout_
+        Distinct values and counts per column (what a saved model holds).
+    """
+
+    _sklearn_class = _sk.OneHotEncoder
+    _kernel = Kernel(
+        "scaleout.kernels.column_plan",
+        "check_table_step_params",
+        "fit_table_step",
+        options=(("step", "OneHotEncoder"),),
+    )
+
+    def __init__(
+        self,
+        *,
+        categories: Any = "auto",
+        drop: Any = None,
+        sparse_output: bool = True,
+        dtype: Any = np.float64,
+        handle_unknown: str = "error",
+        min_frequency: Any = None,
+        max_categories: Any = None,
+        feature_name_combiner: Any = "concat",
+        backend: str = "auto",
+    ) -> None:
+        self.categories = categories
+        self.drop = drop
+        self.sparse_output = sparse_output
+        self.dtype = dtype
+        self.handle_unknown = handle_unknown
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
+        self.feature_name_combiner = feature_name_combiner
+        self.backend = backend
+
+
+@register_estimator
+class OrdinalEncoder(OneToOneFeatureMixin, _Encoder):
+    """Encode categorical columns as integers, fitted on any engine from a raw table.
+
+    scikit-learn's :class:`sklearn.preprocessing.OrdinalEncoder` (same
+    parameters and fitted attributes); fitted as :class:`OneHotEncoder`.
+    """
+
+    _sklearn_class = _sk.OrdinalEncoder
+    _kernel = Kernel(
+        "scaleout.kernels.column_plan",
+        "check_table_step_params",
+        "fit_table_step",
+        options=(("step", "OrdinalEncoder"),),
+    )
+
+    def __init__(
+        self,
+        *,
+        categories: Any = "auto",
+        dtype: Any = np.float64,
+        handle_unknown: str = "error",
+        unknown_value: Any = None,
+        encoded_missing_value: Any = np.nan,
+        min_frequency: Any = None,
+        max_categories: Any = None,
+        backend: str = "auto",
+    ) -> None:
+        self.categories = categories
+        self.dtype = dtype
+        self.handle_unknown = handle_unknown
+        self.unknown_value = unknown_value
+        self.encoded_missing_value = encoded_missing_value
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
+        self.backend = backend

@@ -73,6 +73,8 @@ class SklearnBackend(Backend):
         )
 
     def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
+        if getattr(task.estimator, "_kernel_everywhere", False):
+            return self._fit_kernel(task, dataset)
         start = time.perf_counter()
         X, y = dataset.to_numpy()
         loaded = time.perf_counter()
@@ -98,4 +100,27 @@ class SklearnBackend(Backend):
         done = time.perf_counter()
         state = {name: getattr(model, name) for name in task.fitted_attrs if hasattr(model, name)}
         return FitResult(state, in_memory_stats(X.shape[0], start, loaded, done))
+
+    def _fit_kernel(self, task: FitTask, dataset: Dataset) -> FitResult:
+        """The kernel over the data in memory: estimators whose every engine runs their kernel.
+
+        The table transformers (``_kernel_everywhere``): their fitted state is the
+        kernel's summary, from which scikit-learn's transformer is rebuilt, so
+        the in-memory fit is the same code as the out-of-core one.
+        """
+        from ..kernels import kernel_of
+        from ..kernels.passes import InMemoryPasses
+
+        start = time.perf_counter()
+        passes = InMemoryPasses(list(dataset.iter_batches()))
+        passes.feature_names = list(dataset.feature_names)
+        loaded = time.perf_counter()
+        kernel = kernel_of(task.estimator)
+        assert kernel is not None
+        try:
+            state = kernel.run(passes, task.params, backend=self.name)
+        finally:
+            passes.close()
+        stats = in_memory_stats(passes.n_rows, start, loaded, time.perf_counter())
+        return FitResult(state, {**stats, "passes": passes.passes})
 

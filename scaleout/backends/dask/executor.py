@@ -161,6 +161,8 @@ class LocalPasses(Passes):
             self._spill(index, batch)
 
     def _spill(self, index: int, batch: Batch) -> None:
+        if not isinstance(batch.X, np.ndarray):
+            return  # a raw table's frame (strings): the next pass reads the source again
         if batch.y is not None and batch.y.dtype == object:
             self._memory[index] = batch  # object labels: keep them in memory (small)
             return

@@ -1,0 +1,139 @@
+"""The base of the transformers that take a raw table: strings and missing values.
+
+``SimpleImputer``, ``OneHotEncoder``, ``OrdinalEncoder`` and
+``ColumnTransformer`` read a raw table (a pandas DataFrame, a 2-D array, or
+Parquet / CSV files: :func:`scaleout.data.table.open_table`), not the numeric
+features the other estimators read. On every engine their fit is the same
+kernel (:mod:`scaleout.kernels.column_plan`): summaries in passes, then
+scikit-learn's own transformer fitted on a representative table of them. The
+fitted state is that summary (``summary_``, ``layout_``: what a saved model
+stores); scikit-learn's fitted attributes (``categories_``, ``statistics_``,
+...) are set on the estimator from the rebuilt transformer, and ``transform``
+is that transformer's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import TransformerMixin
+
+from ._task import FitTask
+from .base import ScaleoutEstimator
+from .data.table import open_table
+from .data.table_frame import normalize_frame
+from .engines import get_backend
+from .engines.resolve import resolve_backend
+from .exceptions import DataError, NotFittedError
+
+__all__ = ["TableTransformer"]
+
+
+def table_input(X: Any) -> Any:
+    """Prediction input as the fit's chunks were: a normalised frame, or a 2-D array."""
+    if isinstance(X, pd.DataFrame):
+        return normalize_frame(X)
+    if isinstance(X, (str, bytes)) or hasattr(X, "__fspath__"):
+        X, _ = open_table(X).to_numpy()
+        return X
+    array = np.asarray(X)
+    if array.ndim != 2:
+        raise DataError(f"Expected a 2-D table, got an array of shape {array.shape}")
+    return array
+
+
+class TableTransformer(TransformerMixin, ScaleoutEstimator):
+    """Fit from a raw table on any engine; transform with scikit-learn's transformer."""
+
+    _kernel_everywhere: ClassVar[bool] = True
+    _fitted_attrs: ClassVar[tuple[str, ...]] = ("summary_", "layout_")
+    _required_attrs: ClassVar[tuple[str, ...]] = ("summary_", "layout_")
+    #: scikit-learn attributes never copied onto the estimator (set by scaleout itself).
+    _own_attrs: ClassVar[frozenset[str]] = frozenset({"n_features_in_", "feature_names_in_"})
+
+    def fit(self, X: Any, y: Any = None) -> TableTransformer:
+        """Fit on a raw table (strings and missing values allowed).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, 2-D array, or Parquet / CSV path(s)
+            The table.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        dataset = open_table(X)
+        decision = resolve_backend(self, dataset)
+        backend = get_backend(decision.backend)
+        task = FitTask.of(self)
+        backend.check_supported(task)
+        result = backend.fit(task, dataset)
+        self._set_fitted(
+            result.state,
+            n_features=dataset.n_features,
+            feature_names=dataset.feature_names if dataset.has_feature_names else None,
+            backend=decision.backend,
+            stats={"backend": decision.backend, "decided_by": decision.rule, **result.stats},
+        )
+        self._publish()
+        return self
+
+    def _set_fitted(self, state: dict[str, Any], **kwargs: Any) -> None:
+        self.__dict__.pop("_rebuilt", None)
+        super()._set_fitted(state, **kwargs)
+
+    # ----------------------------------------------------------- the fitted model
+    def _rebuild(self) -> Any:
+        """scikit-learn's fitted transformer, rebuilt from the state (subclasses)."""
+        raise NotImplementedError
+
+    def _local_estimator(self) -> Any:
+        if not hasattr(self, "summary_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+        rebuilt = self.__dict__.get("_rebuilt")
+        if rebuilt is None:
+            rebuilt = self._rebuild()
+            self.__dict__["_rebuilt"] = rebuilt
+        return rebuilt
+
+    def _publish(self) -> None:
+        """Set scikit-learn's public fitted attributes (``categories_``, ...) on self."""
+        local = self._local_estimator()
+        for name, value in vars(local).items():
+            if name.endswith("_") and not name.startswith("_") and name not in self._own_attrs:
+                setattr(self, name, value)
+
+    def _call_table(self, method: str, X: Any, *args: Any) -> Any:
+        local = self._local_estimator()
+        return getattr(local, method)(table_input(X), *args)
+
+    def transform(self, X: Any) -> Any:
+        """Transform a raw table (scikit-learn's transform of the fitted transformer)."""
+        return self._call_table("transform", X)
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        """Fit on ``X``, then transform it."""
+        return self.fit(X, y).transform(X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output feature names (scikit-learn's)."""
+        return self._local_estimator().get_feature_names_out(input_features)
+
+    def to_sklearn(self) -> Any:
+        """The equivalent fitted scikit-learn transformer (identical output)."""
+        import copy
+
+        return copy.deepcopy(self._local_estimator())
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_rebuilt", None)
+        return state
