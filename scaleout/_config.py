@@ -43,6 +43,8 @@ _DEFAULTS: dict[str, Any] = {
     "dask_cache": "auto",
     # Preferred rows per chunk (Parquet row groups are grouped up to this size).
     "dask_chunk_rows": 250_000,
+    # Most distinct values an encoder / a most_frequent imputer counts per column.
+    "max_distinct_values": 100_000,
     # Spark: master URL and extra ``spark.*`` settings for a new session.
     "spark_master": "local[*]",
     "spark_conf": {},

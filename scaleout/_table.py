@@ -80,12 +80,12 @@ class TableTransformer(TransformerMixin, ScaleoutEstimator):
             backend=decision.backend,
             stats={"backend": decision.backend, "decided_by": decision.rule, **result.stats},
         )
-        self._publish()
         return self
 
     def _set_fitted(self, state: dict[str, Any], **kwargs: Any) -> None:
         self.__dict__.pop("_rebuilt", None)
         super()._set_fitted(state, **kwargs)
+        self._publish()
 
     # ----------------------------------------------------------- the fitted model
     def _rebuild(self) -> Any:

@@ -109,12 +109,6 @@ class ColumnTransformer(TableTransformer):
         validate_backend_param(type(self).__name__, self.backend)
         check_column_transformer_params(self.get_params(deep=False))
 
-    def _set_fitted(self, state: dict[str, Any], **kwargs: Any) -> None:
-        # the kernel returns the parts; the summary_ is what the model keeps
-        if "branches_" in state:
-            state = {"summary_": state}
-        super()._set_fitted(state, **kwargs)
-
     def _rebuild(self) -> Any:
         summary = self.summary_
         branches = summary["branches_"]

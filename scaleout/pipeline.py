@@ -110,7 +110,7 @@ class Pipeline(_SkPipeline):
         ours = [step for _, step in self.steps if isinstance(step, ScaleoutEstimator)]
         for step in ours:
             step._validate_params()
-        dataset = wrap_input(X, y)
+        dataset = self._open_input(X, y)
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
         if backend.native_pipelines:
@@ -122,6 +122,16 @@ class Pipeline(_SkPipeline):
         self.backend_ = decision.backend
         self.fit_stats_ = {"backend": decision.backend, "decided_by": decision.rule, **stats}
         return self
+
+    def _open_input(self, X: Any, y: Any) -> Dataset:
+        """The data as the first step reads it: a raw table for a table transformer."""
+        from ._table import TableTransformer
+        from .data.table import open_table
+
+        first = next((s for _, s in self.steps if s not in (None, "passthrough")), None)
+        if isinstance(first, TableTransformer):
+            return open_table(X, y)
+        return wrap_input(X, y)
 
     def _fit_on_engine(
         self, backend: Backend, dataset: Dataset, params: dict[str, Any]

@@ -27,6 +27,7 @@ import numpy as np
 from sklearn import preprocessing as _skp
 from sklearn.impute import SimpleImputer as _SkImputer
 
+from .._config import get_config
 from ..exceptions import DataError, UnsupportedOnBackend
 from .passes import Passes
 from .scalers import (
@@ -47,6 +48,7 @@ from .table_fit import (
     merge_layouts,
     onehot_nonzeros,
 )
+from .table_stats import TooManyValues
 
 __all__ = [
     "TABLE_STEPS",
@@ -77,12 +79,15 @@ def _scaler_passes(params: dict[str, Any]) -> Any:
     return {"moments": moments.pack()}
 
 
-def step_passes(name: str, params: dict[str, Any]) -> Any:
-    """The pass generator of step class ``name`` (see :data:`TABLE_STEPS`)."""
+def step_passes(name: str, params: dict[str, Any], limit: int | None = None) -> Any:
+    """The pass generator of step class ``name`` (see :data:`TABLE_STEPS`).
+
+    ``limit``: the most distinct values a value count keeps per column.
+    """
     if name == "SimpleImputer":
-        return imputer_passes(params)
+        return imputer_passes(params, limit=limit)
     if name in ("OneHotEncoder", "OrdinalEncoder"):
-        return encoder_passes(params, name)
+        return encoder_passes(params, name, limit=limit)
     return _scaler_passes(params)
 
 
@@ -123,17 +128,24 @@ def _first_row(X: Any) -> Any:
 def _apply_requests(specs: Sequence[tuple[Any, Any, Any]], batch: Any) -> tuple[Any, list[Any]]:
     """A row of the chunk, and per ``(columns, fitted prefix, fn)``: ``(layout, fn(input))``."""
     out = []
-    for columns, prefix, fn in specs:
+    for k, (columns, prefix, fn) in enumerate(specs):
         Xb = _branch_input(batch.X, columns, prefix)
-        out.append((chunk_layout(Xb), fn(Xb)))
+        try:
+            out.append((chunk_layout(Xb), fn(Xb)))
+        except TooManyValues as exc:
+            exc.branch, exc.source = k, batch.source
+            raise
     return _first_row(batch.X), out
 
 
 def _combine_each(combines: Sequence[Any], a: tuple[Any, list], b: tuple[Any, list]) -> Any:
-    merged = [
-        (merge_layouts(la, lb), combine(va, vb))
-        for combine, (la, va), (lb, vb) in zip(combines, a[1], b[1], strict=True)
-    ]
+    merged = []
+    for k, (combine, (la, va), (lb, vb)) in enumerate(zip(combines, a[1], b[1], strict=True)):
+        try:
+            merged.append((merge_layouts(la, lb), combine(va, vb)))
+        except TooManyValues as exc:
+            exc.branch = k
+            raise
     return a[0], merged
 
 
@@ -152,8 +164,24 @@ class _Branch:
         self.generator = self.request = None
         k = len(self.fitted)
         if k < len(self.steps):
-            self.generator = step_passes(*self.steps[k])
+            limit = get_config()["max_distinct_values"]
+            self.generator = step_passes(*self.steps[k], limit=limit)
             self.request = next(self.generator)
+
+    def too_many(self, exc: TooManyValues, names: Sequence[str]) -> DataError:
+        """The error naming the column with too many distinct values."""
+        step = self.steps[len(self.fitted)][0]
+        if not self.fitted:
+            column = f"column {names[self.columns[exc.column]]!r}"
+        else:
+            column = f"output column {exc.column} of {self.steps[len(self.fitted) - 1][0]}"
+        where = f" (in {exc.source})" if getattr(exc, "source", None) else ""
+        return DataError(
+            f"{step} in {self.name!r}: {column} has more than {exc.limit:,} distinct values"
+            f"{where}; an encoder keeps a count per category. Is it a continuous or "
+            "identifier column? Leave it out, or raise the limit with "
+            "so.config_context(max_distinct_values=...)."
+        )
 
     def receive(self, layout: Layout, value: Any) -> None:
         try:
@@ -183,9 +211,15 @@ def run_branches(passes: Passes, branches: list[_Branch]) -> Any:
         specs = [(b.columns, list(b.fitted), b.request.fn) for b in active]
         combines = [b.request.combine for b in active]
         label = ", ".join(sorted({b.request.label for b in active})) or "columns"
-        row, results = passes.map_reduce(
-            partial(_apply_requests, specs), label=label, combine=partial(_combine_each, combines)
-        )
+        try:
+            row, results = passes.map_reduce(
+                partial(_apply_requests, specs),
+                label=label,
+                combine=partial(_combine_each, combines),
+            )
+        except TooManyValues as exc:
+            names = passes.feature_names or [f"x{j}" for j in range(passes.n_features)]
+            raise active[getattr(exc, "branch", 0)].too_many(exc, names) from None
         example = row if example is None else example
         for branch, (layout, value) in zip(active, results, strict=True):
             branch.receive(layout, value)
@@ -299,8 +333,9 @@ def fit_column_transformer(
     Returns
     -------
     dict
-        ``branches_``: per branch ``{"name", "columns" (positions), "kind"
-        ("steps", "drop", "passthrough"), "steps": [records]}``;
+        ``{"summary_": summary}``, the summary's ``branches_``: per branch
+        ``{"name", "columns" (positions), "kind" ("steps", "drop",
+        "passthrough"), "steps": [records]}``;
         ``example_``: the first row (the input scikit-learn's ColumnTransformer is
         rebuilt on); ``sparse_output_``: scikit-learn's decision from the output's
         density on the training rows.
@@ -336,11 +371,8 @@ def fit_column_transformer(
         branch.pop("spec")
         branch["steps"] = runner.records if runner is not None else []
         state_branches.append(branch)
-    return {
-        "branches_": state_branches,
-        "n_rows_": int(passes.n_rows),
-        "example_": example,
-    }
+    summary = {"branches_": state_branches, "n_rows_": int(passes.n_rows), "example_": example}
+    return {"summary_": summary}
 
 
 def output_nonzeros(branches: list[dict[str, Any]], fitted: list[Any], n_rows: int) -> tuple:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataError, UnsupportedOnBackend
+from ..exceptions import UnsupportedOnBackend
 from .table_stats import (
     add_lists,
     chunk_counts,
@@ -156,20 +156,6 @@ def _column_name(layout: Layout, j: int) -> str:
     return repr(layout.names[j]) if layout.names else f"{j}"
 
 
-def check_distinct(
-    counts: list[Counter], layout: Layout, step: str, limit: int = MAX_DISTINCT_VALUES
-) -> None:
-    """Raise a :class:`DataError` naming a column with more distinct values than ``limit``."""
-    for j, column in enumerate(counts):
-        if len(column) > limit:
-            raise DataError(
-                f"{step}: column {_column_name(layout, j)} has more than {limit:,} distinct "
-                f"values ({len(column):,} counted); it counts every category. Is it a "
-                "continuous or identifier column? Leave it out, or raise the limit with "
-                "so.config_context(max_distinct_values=...)."
-            )
-
-
 def _counted(counts: Counter) -> tuple[list[Any], list[int]]:
     values = list(counts)
     return values, [int(counts[v]) for v in values]
@@ -196,7 +182,15 @@ def _mode(counts: Counter) -> Any:
     return min(k for k, n in present.items() if n == top)  # scikit-learn: smallest of ties
 
 
-def imputer_passes(params: dict[str, Any], step: str = "SimpleImputer") -> FitPasses:
+def _count_request(limit: int | None) -> Request:
+    return Request(
+        partial(chunk_counts, limit=limit), partial(merge_counts, limit=limit), "value counts"
+    )
+
+
+def imputer_passes(
+    params: dict[str, Any], step: str = "SimpleImputer", limit: int | None = MAX_DISTINCT_VALUES
+) -> FitPasses:
     """The passes of a SimpleImputer; returns its summary (see :func:`fitted_imputer`).
 
     One pass for every strategy but ``median`` (totals or counts); ``median``
@@ -205,7 +199,7 @@ def imputer_passes(params: dict[str, Any], step: str = "SimpleImputer") -> FitPa
     check_imputer_params(params)
     strategy = params.get("strategy", "mean")
     if strategy in ("most_frequent", "constant"):
-        counts = yield Request(chunk_counts, merge_counts, "value counts")
+        counts = yield _count_request(limit if strategy == "most_frequent" else None)
         if strategy == "most_frequent":
             values = [_mode(c) for c in counts]
         else:
@@ -261,9 +255,11 @@ def fitted_imputer(
 
 
 # --------------------------------------------------------------------- encoders
-def encoder_passes(params: dict[str, Any], step: str = "OneHotEncoder") -> FitPasses:
+def encoder_passes(
+    params: dict[str, Any], step: str = "OneHotEncoder", limit: int | None = MAX_DISTINCT_VALUES
+) -> FitPasses:
     """The pass of a OneHotEncoder / OrdinalEncoder: every column's value counts."""
-    counts = yield Request(chunk_counts, merge_counts, "value counts")
+    counts = yield _count_request(limit)
     rows = sum(counts[0].values()) if counts else 0
     columns = [_counted(c) for c in counts]
     return {

@@ -39,6 +39,7 @@ import pandas as pd
 __all__ = [
     "MEDIAN_BUCKETS",
     "MEDIAN_COLLECT",
+    "TooManyValues",
     "add_lists",
     "chunk_counts",
     "chunk_key_histograms",
@@ -74,8 +75,27 @@ def _key(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def chunk_counts(X: Any) -> list[Counter]:
-    """Per column, every distinct value's number of rows (``None``: missing values)."""
+class TooManyValues(Exception):
+    """A column has more distinct values than the limit (``column`` its position)."""
+
+    def __init__(self, column: int, count: int, limit: int) -> None:
+        super().__init__(column, count, limit)
+        self.column, self.count, self.limit = column, count, limit
+
+
+def _check_limit(counts: list[Counter], limit: int | None) -> None:
+    if limit is None:
+        return
+    for j, column in enumerate(counts):
+        if len(column) > limit:
+            raise TooManyValues(j, len(column), limit)
+
+
+def chunk_counts(X: Any, limit: int | None = None) -> list[Counter]:
+    """Per column, every distinct value's number of rows (``None``: missing values).
+
+    Raises :class:`TooManyValues` when a column has more than ``limit`` values.
+    """
     counts = []
     for values in column_arrays(X):
         series = pd.Series(values, copy=False)
@@ -84,16 +104,18 @@ def chunk_counts(X: Any) -> list[Counter]:
         for value, n in zip(tally.index.tolist(), tally.to_numpy().tolist(), strict=True):
             column[_key(value)] += int(n)
         counts.append(column)
+    _check_limit(counts, limit)
     return counts
 
 
-def merge_counts(a: list[Counter], b: list[Counter]) -> list[Counter]:
-    """Add two chunks' counts (exact, associative, commutative)."""
+def merge_counts(a: list[Counter], b: list[Counter], limit: int | None = None) -> list[Counter]:
+    """Add two chunks' counts (exact, associative, commutative); ``limit`` as above."""
     merged = []
     for left, right in zip(a, b, strict=True):
         total = Counter(left)
         total.update(right)
         merged.append(total)
+    _check_limit(merged, limit)
     return merged
 
 

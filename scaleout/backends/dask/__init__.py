@@ -13,6 +13,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 from ..._config import get_config, set_config
 from ...data import Batch
@@ -98,8 +100,23 @@ def open_passes(dataset: Dataset, sample_weight: Any = None) -> Passes:
 
 
 def _transform_batch(step: Any, index: int, consumer: str, batch: Batch) -> Batch:
-    """``batch`` through the fitted pipeline step number ``index``, checked for ``consumer``."""
-    X = np.asarray(step.transform(np.asarray(batch.X)))
+    """``batch`` through the fitted pipeline step number ``index``, checked for ``consumer``.
+
+    A raw table's frame goes to the step as it is (its columns are named); a
+    sparse output (a one-hot encoding) is densified one chunk at a time.
+    """
+    X = batch.X if isinstance(batch.X, pd.DataFrame) else np.asarray(batch.X)
+    X = step.transform(X)
+    X = np.asarray(X.toarray() if sp.issparse(X) else X)
+    if X.dtype == object:
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"pipeline step {index} ({type(step).__name__}) outputs non-numeric values "
+                f"(e.g. strings passed through) that {consumer} cannot read, in {batch.source}; "
+                "encode those columns (OneHotEncoder / OrdinalEncoder) or drop them"
+            ) from None
     check_step_output(
         X,
         step=type(step).__name__,
@@ -109,6 +126,13 @@ def _transform_batch(step: Any, index: int, consumer: str, batch: Batch) -> Batc
         row_offset=batch.row_offset,
     )
     return Batch(X, batch.y, batch.source, batch.row_offset, batch.weights)
+
+
+def _output_width(step: Any, width: int) -> int:
+    """Columns a fitted pipeline step outputs from ``width`` input columns."""
+    if hasattr(step, "summary_"):  # a table transformer: its named outputs
+        return len(step.get_feature_names_out())
+    return int(step.transform(np.zeros((1, width))).shape[1])
 
 
 class TransformedPasses(Passes):
@@ -233,7 +257,7 @@ class DaskBackend(Backend):
                 results.append(FitResult(state, n_features=width))
                 if index < len(tasks) - 1:
                     step = task.fitted(state, width)
-                    width = int(step.transform(np.zeros((1, width))).shape[1])
+                    width = _output_width(step, width)
                     passes = TransformedPasses(
                         passes, step, width, index=index, consumer=tasks[index + 1].name
                     )
