@@ -111,6 +111,13 @@ class TableTransformer(TransformerMixin, ScaleoutEstimator):
             if name.endswith("_") and not name.startswith("_") and name not in self._own_attrs:
                 setattr(self, name, value)
 
+    def __getattr__(self, name: str) -> Any:
+        # scikit-learn's fitted properties (``infrequent_categories_``,
+        # ``named_transformers_``): read from the rebuilt transformer
+        if name.endswith("_") and not name.startswith("_") and "summary_" in self.__dict__:
+            return getattr(self._local_estimator(), name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _call_table(self, method: str, X: Any, *args: Any) -> Any:
         local = self._local_estimator()
         return getattr(local, method)(table_input(X), *args)

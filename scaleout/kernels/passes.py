@@ -358,14 +358,21 @@ def bernoulli_rows(batch: Batch, fraction: float, seed: int) -> Batch:
     keep = rng.random(batch.n_rows) < fraction
     y = None if batch.y is None else batch.y[keep]
     w = None if batch.weights is None else batch.weights[keep]
-    return Batch(batch.X[keep], y, batch.source, batch.row_offset, w)
+    X = batch.X.iloc[keep] if hasattr(batch.X, "iloc") else batch.X[keep]
+    return Batch(X, y, batch.source, batch.row_offset, w)
 
 
 def concat_batches(a: Batch, b: Batch) -> Batch:
     """Rows of ``a`` then ``b`` (a sample's combine)."""
     y = None if a.y is None else np.concatenate([a.y, b.y])
     w = None if a.weights is None else np.concatenate([a.weights, b.weights])
-    return Batch(np.concatenate([a.X, b.X]), y, "sample", 0, w)
+    if hasattr(a.X, "iloc"):  # a raw table's frames (scaleout.data.table)
+        import pandas as pd
+
+        X = pd.concat([a.X, b.X], ignore_index=True)
+    else:
+        X = np.concatenate([a.X, b.X])
+    return Batch(X, y, "sample", 0, w)
 
 
 class SampleFn:
