@@ -510,3 +510,26 @@ def test_validation_builds_the_pipeline_before_sending():
         validate_spark_submit_args([*app, "--algorithm", "pca", "--pipeline", good, *io])
     # a spec at a URL is the driver's to read
     assert validate_spark_submit_args([*app, "--pipeline", "s3://b/p.yaml", *io])
+
+
+@pytest.mark.slow  # spark-submit starts its own JVM (~1 min on the shared machine)
+def test_spark_submit_runs_a_pipeline_job(clf_parquet, tmp_path, capfd):
+    """``scaleout submit --pipeline spec.yaml``: the spec reaches the driver inline."""
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(SCALER_LOGISTIC_YAML)
+    out, metrics = tmp_path / "m.scaleout", tmp_path / "m.json"
+    argv = ["submit", "--master", "local[1]", "--pipeline", str(spec), "--input", clf_parquet]
+    argv += ["--target", "y", "--output", str(out), "--metrics", str(metrics)]
+    assert main(argv) == 0, capfd.readouterr().err[-3000:]
+    echoed = capfd.readouterr().out
+    inline = json.dumps(load_pipeline_spec(spec), separators=(",", ":"))
+    assert f"--pipeline {inline} --input" in echoed
+    assert str(spec) not in echoed  # the file stays here; its content went inline
+    written = json.loads(metrics.read_text())
+    assert (written["backend"], written["rows"]) == ("spark", 3000)
+    assert written["pipeline"] == {**SCALER_LOGISTIC, "backend": "spark"}
+    X, y = so.read_parquet(clf_parquet, target="y").to_numpy()
+    model = so.load(out)
+    assert float(np.mean(model.predict(X) == y)) == pytest.approx(written["training_score"])
+    reference = pipeline_from_spec(SCALER_LOGISTIC, backend="sklearn").fit(X, y)
+    assert np.mean(model.predict(X) == reference.predict(X)) >= 0.999
