@@ -45,7 +45,9 @@ def _build(args: argparse.Namespace) -> Any:
             )
         from ..pipeline_spec import pipeline_from_spec
 
-        return pipeline_from_spec(args.pipeline, backend=args.backend)
+        # as in a job: a --backend other than auto overrides the spec's
+        backend = None if args.backend in (None, "auto") else args.backend
+        return pipeline_from_spec(args.pipeline, backend=backend)
     if args.algorithm is None:
         raise ScaleoutError(
             f"{args.command} needs ALGORITHM (one of {', '.join(algorithm_names())}) "
