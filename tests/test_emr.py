@@ -234,3 +234,20 @@ def test_upload_dry_run_names_what_the_templates_use(capsys):
         "s3://bkt/scaleout/scaleout.zip",
         "s3://bkt/scaleout/jobs/__main__.py",
     }
+
+
+def test_submit_sends_a_pipeline_spec_file_inline(capsys, tmp_path):
+    spec = "steps:\n  - StandardScaler:\n  - LogisticRegression: {C: 2}\n"
+    (tmp_path / "p.yaml").write_text(spec)
+    job = ["--input", "s3://bkt/d/", "--output", "s3://bkt/m.scaleout", "--backend", "spark"]
+    argv = ["emr", "submit", "--cluster-id", "j-ABC", "--s3-bucket", "bkt", "--dry-run"]
+    req = run_cli(capsys, [*argv, "--pipeline", str(tmp_path / "p.yaml"), *job])
+    args = req["Steps"][0]["HadoopJarStep"]["Args"]
+    assert args[: len(EXPECTED_ARGS) - len(JOB)] == EXPECTED_ARGS[: -len(JOB)]
+    assert args[-len(job) - 2] == "--pipeline" and args[-len(job) :] == job
+    assert json.loads(args[-len(job) - 1]) == {
+        "steps": [{"StandardScaler": None}, {"LogisticRegression": {"C": 2}}]
+    }
+    (tmp_path / "p.yaml").write_text("steps:\n  - LogisticRegression: {CC: 2}\n")
+    assert main([*argv, "--pipeline", str(tmp_path / "p.yaml"), *job]) == 2
+    assert "steps[0].LogisticRegression: unknown parameter 'CC'" in capsys.readouterr().err

@@ -212,3 +212,41 @@ def test_job_input_list_from_flags_and_spec(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"algorithm": "pca", "input": 3, "output": "o"}))
     with pytest.raises(ScaleoutError, match="job input must be a path or a list of paths, got 3"):
         parse_job_args(["--spec", str(tmp_path / "bad.json")])
+
+
+def test_job_spec_with_a_pipeline(clf_data, tmp_path):
+    """A job file naming a YAML pipeline spec: the model of the same pipeline from Python."""
+    (tmp_path / "pipeline.yaml").write_text(
+        "steps:\n  - StandardScaler: {with_std: false}\n  - LogisticRegression: {C: 0.5}\n"
+    )
+    job = {
+        "pipeline": str(tmp_path / "pipeline.yaml"),
+        "input": clf_data,
+        "target": "y",
+        "output": str(tmp_path / "p.scaleout"),
+        "metrics": str(tmp_path / "p.json"),
+        "backend": "dask",
+    }
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    proc = run_job("--spec", str(tmp_path / "job.json"))
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "p.json").read_text())
+    assert (metrics["algorithm"], metrics["backend"], metrics["rows"]) == ("Pipeline", "dask", 4000)
+    assert metrics["pipeline"] == {
+        "backend": "dask",
+        "steps": [{"StandardScaler": {"with_std": False}}, {"LogisticRegression": {"C": 0.5}}],
+    }
+    data = so.read_parquet(clf_data, target="y")
+    reference = so.make_pipeline(
+        so.StandardScaler(with_std=False), so.LogisticRegression(C=0.5), backend="dask"
+    ).fit(data)
+    X, y = data.to_numpy()
+    model = so.load(tmp_path / "p.scaleout")
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X))
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X), rtol=1e-9)
+    assert metrics["training_score"] == pytest.approx(float(np.mean(model.predict(X) == y)))
+    # a bad spec: one line naming the file and the place, before the input is read
+    (tmp_path / "pipeline.yaml").write_text("steps:\n  - LogisticRegression: {CC: 1}\n")
+    proc = run_job("--spec", str(tmp_path / "job.json"), "--input", "missing.parquet")
+    assert proc.returncode == 2
+    assert "steps[0].LogisticRegression: unknown parameter 'CC'" in proc.stderr

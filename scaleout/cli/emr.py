@@ -50,7 +50,10 @@ def cmd_emr(args: argparse.Namespace) -> int:
             return 0
         _print_json(emr.upload_assets(args.s3_bucket))
         return 0
-    step = emr.step_request(args.s3_bucket, args.extra, name=args.step_name)
+    from ..jobs.spec import inline_spec_files
+
+    # a local --spec / --pipeline file goes inline: the EMR driver has no such file
+    step = emr.step_request(args.s3_bucket, inline_spec_files(args.extra), name=args.step_name)
     if args.dry_run:
         _print_json({"JobFlowId": args.cluster_id or "<cluster-id>", "Steps": [step]})
         return 0

@@ -31,6 +31,28 @@ def read_data(data: str | list[str], target: str | None, features: str | None) -
 
 
 def _build(args: argparse.Namespace) -> Any:
+    """The estimator of ``ALGORITHM --param ...`` or of ``--pipeline SPEC`` (checked before
+    any data is read)."""
+    if args.pipeline is not None:
+        if args.algorithm is not None:
+            raise ScaleoutError(
+                f"give either ALGORITHM ({args.algorithm!r}) or --pipeline, not both"
+            )
+        if args.param:
+            raise ScaleoutError(
+                "--param sets one algorithm's parameters; with --pipeline, put them in the "
+                "pipeline spec"
+            )
+        from ..pipeline_spec import pipeline_from_spec
+
+        # as in a job: a --backend other than auto overrides the spec's
+        backend = None if args.backend in (None, "auto") else args.backend
+        return pipeline_from_spec(args.pipeline, backend=backend)
+    if args.algorithm is None:
+        raise ScaleoutError(
+            f"{args.command} needs ALGORITHM (one of {', '.join(algorithm_names())}) "
+            "or --pipeline SPEC"
+        )
     from ..registry import estimator_class
 
     cls = estimator_class(args.algorithm)
@@ -54,8 +76,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from ..storage import check_writable
 
     check_writable(args.output)  # before the fit, not after it
+    estimator = _build(args)  # a bad spec or parameter fails before any data is read
     data = read_data(_data(args), args.target, args.features)
-    model = _build(args).fit(data)
+    model = estimator.fit(data)
     model.save(args.output)
     stats = {k: v for k, v in model.fit_stats_.items() if not isinstance(v, dict)}
     print(
@@ -104,8 +127,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from ..explain import explain
 
+    estimator = _build(args)
     data = read_data(_data(args), args.target, args.features)
-    print(explain(_build(args), data))
+    print(explain(estimator, data))
     return 0
 
 
@@ -116,7 +140,15 @@ DATA_HELP = (
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("algorithm", help=f"one of {', '.join(algorithm_names())}")
+    p.add_argument(
+        "algorithm", nargs="?", help=f"one of {', '.join(algorithm_names())} (or --pipeline)"
+    )
+    p.add_argument(
+        "--pipeline",
+        metavar="SPEC",
+        help="a pipeline spec instead of ALGORITHM: a .json/.yaml/.yml file or URL naming the "
+        "steps, columns and parameters (docs/clusters.md, 'Pipeline specs')",
+    )
     p.add_argument("--data", required=True, action="append", metavar="PATH", help=DATA_HELP)
     p.add_argument("--target", help="target column (supervised algorithms)")
     p.add_argument("--features", help="comma-separated feature columns (default: all others)")

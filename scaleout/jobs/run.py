@@ -54,7 +54,25 @@ def _use_submitted_master() -> None:
 
 
 def build_estimator(spec: JobSpec) -> Any:
-    """The (unfitted) estimator a job describes."""
+    """The (unfitted) estimator a job describes: its algorithm and params, or its pipeline.
+
+    Raises
+    ------
+    ScaleoutError
+        An unknown algorithm or parameter; for a pipeline, a
+        :class:`~scaleout.pipeline_spec.PipelineSpecError` naming the place in
+        the spec. Raised before any data is read.
+    """
+    if spec.pipeline is not None:
+        from ..pipeline_spec import pipeline_from_spec
+
+        return pipeline_from_spec(
+            spec.pipeline,
+            backend=None if spec.backend == "auto" else spec.backend,
+            storage_options=spec.storage_options or None,
+        )
+    if not spec.algorithm:
+        raise ScaleoutError("job needs an algorithm or a pipeline")
     from ..registry import estimator_class
 
     cls = estimator_class(spec.algorithm)
@@ -131,6 +149,16 @@ def _accumulate(
     return n, total, sy, syy, sse
 
 
+def _pipeline_doc(model: Any, spec: JobSpec) -> Any:
+    """The fitted pipeline as a spec (non-default parameters), for the metrics."""
+    from ..pipeline_spec import PipelineSpecError, pipeline_to_spec
+
+    try:
+        return pipeline_to_spec(model)
+    except PipelineSpecError:  # never fail a finished fit over its metrics
+        return spec.pipeline
+
+
 def run_job(spec: JobSpec) -> dict[str, Any]:
     """Fit the job's estimator, save the model, write the metrics.
 
@@ -142,11 +170,12 @@ def run_job(spec: JobSpec) -> dict[str, Any]:
     Returns
     -------
     dict
-        The metrics: algorithm, backend, rows, seconds, passes, training score, paths.
+        The metrics: algorithm, backend, rows, seconds, passes, training score, paths
+        (and, for a pipeline job, the pipeline spec).
     """
+    estimator = build_estimator(spec)  # a bad algorithm, parameter or pipeline spec fails first
     _check_outputs(spec)
-    estimator = build_estimator(spec)
-    if spec.backend == "spark":
+    if getattr(estimator, "backend", spec.backend) == "spark":
         _use_submitted_master()
     start = time.perf_counter()
     data = read_input(spec)  # footers only: a missing input fails here, before the fit
@@ -157,6 +186,7 @@ def run_job(spec: JobSpec) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "algorithm": type(model).__name__,
         "params": spec.params,
+        **({"pipeline": _pipeline_doc(model, spec)} if spec.pipeline is not None else {}),
         "input": spec.input,
         "output": spec.output,
         "backend": stats.get("backend"),

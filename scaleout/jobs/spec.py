@@ -15,6 +15,7 @@ from ..exceptions import ScaleoutError
 SPEC_KEYS = (
     "algorithm",
     "params",
+    "pipeline",
     "input",
     "target",
     "features",
@@ -32,8 +33,9 @@ class JobSpec:
 
     Attributes
     ----------
-    algorithm : str
-        ``logistic_regression``, ``LinearRegression``, ``kmeans``, ...
+    algorithm : str or None
+        ``logistic_regression``, ``LinearRegression``, ``kmeans``, ...; None
+        when ``pipeline`` names the estimator.
     input : str or list of str
         Parquet/CSV/.npy path, directory, glob or fsspec URL (``s3://...``), or a
         list of them of one format; the format follows
@@ -54,9 +56,14 @@ class JobSpec:
         fsspec options for every URL of the job (e.g. ``{"anon": false}`` or
         ``{"client_kwargs": {"endpoint_url": ...}}`` for S3); credentials
         and endpoints otherwise come from the environment.
+    pipeline : dict or str, optional
+        Instead of ``algorithm`` and ``params``: a pipeline spec (see
+        :mod:`scaleout.pipeline_spec`), the document itself or the path or URL
+        of a ``.json`` / ``.yaml`` file. The job's ``backend`` overrides the
+        document's unless it is ``auto``.
     """
 
-    algorithm: str
+    algorithm: str | None
     input: str | list[str]
     output: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +72,7 @@ class JobSpec:
     metrics: str | None = None
     backend: str = "auto"
     storage_options: dict[str, Any] = field(default_factory=dict)
+    pipeline: dict[str, Any] | str | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,8 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="scaleout job", description="Fit one scaleout estimator and save the model."
     )
-    p.add_argument("--spec", help="JSON job spec (keys: " + ", ".join(SPEC_KEYS) + ")")
+    p.add_argument(
+        "--spec",
+        help="JSON job spec file, or the JSON object itself (keys: " + ", ".join(SPEC_KEYS) + ")",
+    )
     p.add_argument("--algorithm", help="e.g. logistic_regression, linear_regression, kmeans")
+    p.add_argument(
+        "--pipeline",
+        metavar="SPEC",
+        help="instead of --algorithm: a pipeline spec (steps, columns, parameters) as a "
+        ".json/.yaml/.yml file or URL, or the JSON object itself",
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -104,18 +121,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_spec_file(path: str) -> dict[str, Any]:
-    if not os.path.exists(path):
+    """The job spec of ``--spec``: a JSON file, or the JSON object itself (``{...}``), which
+    is how ``scaleout submit`` and ``scaleout emr submit`` ship a spec file to the cluster."""
+    inline = path.lstrip().startswith("{")
+    name = "given inline" if inline else repr(path)
+    if not inline and not os.path.exists(path):
         raise ScaleoutError(f"job spec file {path!r} does not exist")
     try:
-        with open(path, encoding="utf-8") as fh:
-            spec = json.load(fh)
+        if inline:
+            spec = json.loads(path)
+        else:
+            with open(path, encoding="utf-8") as fh:
+                spec = json.load(fh)
     except json.JSONDecodeError as exc:
-        raise ScaleoutError(f"job spec {path!r} is not valid JSON: {exc}") from None
+        raise ScaleoutError(f"job spec {name} is not valid JSON: {exc}") from None
     if not isinstance(spec, dict):
-        raise ScaleoutError(f"job spec {path!r} must be a JSON object")
+        raise ScaleoutError(f"job spec {name} must be a JSON object")
     unknown = sorted(set(spec) - set(SPEC_KEYS))
     if unknown:
-        raise ScaleoutError(f"job spec {path!r}: unknown keys {unknown}; valid: {list(SPEC_KEYS)}")
+        raise ScaleoutError(f"job spec {name}: unknown keys {unknown}; valid: {list(SPEC_KEYS)}")
     return spec
 
 
@@ -148,19 +172,32 @@ def parse_job_args(argv: Sequence[str]) -> JobSpec:
     features = split_names(args.features) or spec.get("features")
     if isinstance(features, str):
         features = split_names(features)
+    if args.algorithm or args.pipeline:  # flags override the spec's keys
+        algorithm, pipeline = args.algorithm, args.pipeline
+        if algorithm and pipeline:
+            raise ScaleoutError("job takes --algorithm or --pipeline, not both")
+    else:
+        algorithm, pipeline = spec.get("algorithm"), spec.get("pipeline")
+        if algorithm and pipeline:
+            raise ScaleoutError("job spec has both 'algorithm' and 'pipeline'; keep one")
+    if pipeline is not None and params:
+        raise ScaleoutError(
+            "job params / --param set one algorithm's parameters; with a pipeline, put them "
+            "in the pipeline spec"
+        )
     merged = {
-        "algorithm": args.algorithm or spec.get("algorithm"),
+        "algorithm": algorithm,
         "input": _input(args.input) if args.input else spec.get("input"),
         "output": args.output or spec.get("output"),
         "target": args.target or spec.get("target"),
         "metrics": args.metrics or spec.get("metrics"),
         "backend": args.backend or spec.get("backend") or "auto",
     }
-    missing = [k for k in ("algorithm", "input", "output") if not merged[k]]
+    missing = [f"--{k}" for k in ("input", "output") if not merged[k]]
+    if not algorithm and pipeline is None:
+        missing.insert(0, "--algorithm (or --pipeline)")
     if missing:
-        raise ScaleoutError(
-            "job needs " + ", ".join(f"--{k}" for k in missing) + " (or the keys in --spec)"
-        )
+        raise ScaleoutError("job needs " + ", ".join(missing) + " (or the keys in --spec)")
     if not isinstance(merged["input"], str) and not (
         isinstance(merged["input"], list) and all(isinstance(p, str) for p in merged["input"])
     ):
@@ -169,4 +206,79 @@ def parse_job_args(argv: Sequence[str]) -> JobSpec:
         )
     if merged["backend"] not in BACKENDS:
         raise ScaleoutError(f"unknown backend {merged['backend']!r}; expected one of {BACKENDS}")
-    return JobSpec(params=params, features=features, storage_options=storage_options, **merged)
+    if pipeline is not None:
+        pipeline = _load_pipeline(pipeline, storage_options)
+    return JobSpec(
+        params=params,
+        features=features,
+        storage_options=storage_options,
+        pipeline=pipeline,
+        **merged,
+    )
+
+
+def _load_pipeline(source: Any, storage_options: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline document of a job (read now: a missing or malformed file fails here)."""
+    from ..pipeline_spec import load_pipeline_spec
+
+    if not isinstance(source, (str, dict)):
+        raise ScaleoutError(
+            "job spec key 'pipeline' must be a pipeline spec (a JSON object) or the path or "
+            f"URL of one, got {type(source).__name__}"
+        )
+    return load_pipeline_spec(source, storage_options=storage_options or None)
+
+
+def _compact(doc: Any, what: str) -> str:
+    try:
+        return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ScaleoutError(f"{what} cannot be sent to the cluster as JSON: {exc}") from None
+
+
+def _inline_pipeline(source: Any) -> Any:
+    """A local pipeline spec file's document; a document, inline text or URL unchanged."""
+    from .. import storage
+    from ..pipeline_spec import is_inline_spec, load_pipeline_spec
+
+    if not isinstance(source, str) or is_inline_spec(source) or storage.is_url(source):
+        return source
+    return load_pipeline_spec(source)
+
+
+def inline_spec_files(job_args: Sequence[str]) -> list[str]:
+    """The job flags with the local files the job would read put inline, for a cluster.
+
+    ``--spec FILE`` becomes ``--spec '{...}'`` (the file's JSON object, with a
+    local ``pipeline`` file inlined into it) and ``--pipeline FILE`` becomes
+    ``--pipeline '{...}'``: ``scaleout submit`` and ``scaleout emr submit``
+    send these, so the driver (on a cluster node or EMR) needs no local file.
+    URLs (``s3://...``) stay: the driver reads them.
+
+    Raises
+    ------
+    ScaleoutError
+        A missing or malformed file (before anything is submitted).
+    """
+    args = [str(a) for a in job_args]
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        flag, eq, value = args[i].partition("=")
+        if flag not in ("--spec", "--pipeline") or (not eq and i + 1 >= len(args)):
+            out.append(args[i])
+            i += 1
+            continue
+        if not eq:
+            value = args[i + 1]
+        i += 1 if eq else 2
+        if flag == "--pipeline":
+            doc = _inline_pipeline(value)
+            text = doc if isinstance(doc, str) else _compact(doc, f"pipeline spec {value!r}")
+            out += [flag, text]
+        else:
+            spec = _load_spec_file(value)
+            if "pipeline" in spec:
+                spec["pipeline"] = _inline_pipeline(spec["pipeline"])
+            out += [flag, _compact(spec, f"job spec {value!r}")]
+    return out

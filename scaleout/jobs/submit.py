@@ -112,9 +112,15 @@ def submit(
     conf: dict[str, str] | None = None,
     echo: bool = True,
 ) -> int:
-    """Package scaleout, run the job with spark-submit, return spark-submit's exit code."""
-    from ..clusters.spark import check_java, spark_env
+    """Package scaleout, run the job with spark-submit, return spark-submit's exit code.
 
+    A local ``--spec`` or ``--pipeline`` file goes inline in the job's flags
+    (:func:`~scaleout.jobs.spec.inline_spec_files`): the driver needs no file.
+    """
+    from ..clusters.spark import check_java, spark_env
+    from .spec import inline_spec_files
+
+    job_args = inline_spec_files(job_args)  # a bad spec file fails here, before spark-submit
     check_java()
     with tempfile.TemporaryDirectory(prefix="scaleout-submit-") as tmp:
         cmd = submit_command(master, job_args, build_zip(tmp), deploy_mode=deploy_mode, conf=conf)

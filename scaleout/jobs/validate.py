@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ..exceptions import ScaleoutError
 
@@ -47,8 +48,9 @@ def validate_spark_submit_args(args: Sequence[str]) -> dict[str, object]:
     Every spark-submit option (``--master``, ``--deploy-mode``, ``--py-files``,
     ``--conf k=v``...) must come before the application path (a ``.py``
     file); everything after it is the job's own flags, which must parse with
-    :func:`scaleout.jobs.build_parser` and name an algorithm, an input and an
-    output (or a ``--spec``).
+    :func:`scaleout.jobs.build_parser` and name an algorithm (or a pipeline),
+    an input and an output (or a ``--spec``). A pipeline spec carried inline
+    or in a local file is built, so its errors are found before sending.
 
     Parameters
     ----------
@@ -122,8 +124,30 @@ def validate_spark_submit_args(args: Sequence[str]) -> dict[str, object]:
         raise ScaleoutError(f"job flags do not parse: {' '.join(job_args)}") from None
     if unknown:
         raise ScaleoutError(f"unknown job flags: {' '.join(unknown)}")
+    if parsed.algorithm and parsed.pipeline:
+        raise ScaleoutError("job flags have both --algorithm and --pipeline; keep one")
     if not parsed.spec:
-        missing = [f"--{k}" for k in ("algorithm", "input", "output") if not getattr(parsed, k)]
+        missing = [f"--{k}" for k in ("input", "output") if not getattr(parsed, k)]
+        if not parsed.algorithm and not parsed.pipeline:
+            missing.insert(0, "--algorithm (or --pipeline)")
         if missing:
             raise ScaleoutError("job flags lack " + ", ".join(missing))
+    _check_pipeline(parsed)
     return {"options": options, "application": application, "job_args": job_args}
+
+
+def _check_pipeline(parsed: Any) -> None:
+    """Build the pipeline spec the job carries (inline or in a local file; a URL is read by
+    the driver): a bad spec fails here, before the job is sent, naming the place in it."""
+    from .. import storage
+    from ..pipeline_spec import is_inline_spec, pipeline_from_spec
+    from .spec import _load_spec_file
+
+    source = parsed.pipeline
+    if source is None and parsed.spec and is_inline_spec(parsed.spec):
+        source = _load_spec_file(parsed.spec).get("pipeline")
+    if source is None:
+        return
+    if isinstance(source, str) and not is_inline_spec(source) and storage.is_url(source):
+        return
+    pipeline_from_spec(source)
