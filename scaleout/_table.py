@@ -28,11 +28,46 @@ from .engines import get_backend
 from .engines.resolve import resolve_backend
 from .exceptions import DataError, NotFittedError
 
-__all__ = ["TableTransformer"]
+__all__ = ["TableTransformer", "open_model_input", "reads_raw_table"]
+
+
+def reads_raw_table(estimator: Any) -> bool:
+    """Whether ``estimator`` (or a pipeline's first step) reads a raw table."""
+    steps = getattr(estimator, "steps", None)
+    if steps is not None:
+        first = next((s for _, s in steps if s not in (None, "passthrough")), None)
+        return reads_raw_table(first)
+    return isinstance(estimator, TableTransformer)
+
+
+def open_model_input(
+    estimator: Any,
+    source: Any,
+    target: Any = None,
+    features: Any = None,
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> Any:
+    """Open files for ``estimator``: a raw table when it starts with a table transformer.
+
+    The command line and training jobs read ``--data`` with it: a pipeline that
+    starts with a ``ColumnTransformer`` needs the string columns and missing
+    values (:func:`scaleout.data.table.open_table`), every other estimator the
+    numeric dataset (:func:`scaleout.data.open_path`).
+    """
+    if reads_raw_table(estimator):
+        return open_table(source, target, features, storage_options=storage_options)
+    from .data.open import open_path
+
+    return open_path(source, target, features, storage_options=storage_options)
 
 
 def table_input(X: Any) -> Any:
     """Prediction input as the fit's chunks were: a normalised frame, or a 2-D array."""
+    from .data.table import TableDataset
+
+    if isinstance(X, TableDataset):
+        X, _ = X.to_numpy()
     if isinstance(X, pd.DataFrame):
         return normalize_frame(X)
     if isinstance(X, (str, bytes)) or hasattr(X, "__fspath__"):
@@ -48,7 +83,7 @@ class TableTransformer(TransformerMixin, ScaleoutEstimator):
     """Fit from a raw table on any engine; transform with scikit-learn's transformer."""
 
     _kernel_everywhere: ClassVar[bool] = True
-    _fitted_attrs: ClassVar[tuple[str, ...]] = ("summary_", "layout_")
+    _fitted_attrs: ClassVar[tuple[str, ...]] = ("summary_", "layout_", "n_features_out_")
     _required_attrs: ClassVar[tuple[str, ...]] = ("summary_", "layout_")
     #: scikit-learn attributes never copied onto the estimator (set by scaleout itself).
     _own_attrs: ClassVar[frozenset[str]] = frozenset({"n_features_in_", "feature_names_in_"})
@@ -110,6 +145,7 @@ class TableTransformer(TransformerMixin, ScaleoutEstimator):
         for name, value in vars(local).items():
             if name.endswith("_") and not name.startswith("_") and name not in self._own_attrs:
                 setattr(self, name, value)
+        self.n_features_out_ = len(local.get_feature_names_out())
 
     def __getattr__(self, name: str) -> Any:
         # scikit-learn's fitted properties (``infrequent_categories_``,

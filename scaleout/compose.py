@@ -24,7 +24,12 @@ from sklearn.pipeline import Pipeline as _SkPipeline
 
 from ._table import TableTransformer
 from .kernels import Kernel
-from .kernels.column_plan import check_column_transformer_params, fitted_step, output_nonzeros
+from .kernels.column_plan import (
+    check_column_transformer_params,
+    fitted_step,
+    output_nonzeros,
+    row_table,
+)
 from .registry import register_estimator
 
 __all__ = ["ColumnTransformer", "make_column_transformer"]
@@ -79,7 +84,7 @@ class ColumnTransformer(TableTransformer):
         "check_column_transformer_params",
         "fit_column_transformer",
     )
-    _fitted_attrs = ("summary_",)
+    _fitted_attrs = ("summary_", "n_features_out_", "sparse_output_")
     _required_attrs = ("summary_",)
 
     def __init__(
@@ -113,7 +118,7 @@ class ColumnTransformer(TableTransformer):
         summary = self.summary_
         branches = summary["branches_"]
         fitted = [_branch_estimator(b) for b in branches]
-        example = summary["example_"]
+        example = row_table(summary["example_"])
         names = list(getattr(example, "columns", []))
 
         def columns_of(branch: dict[str, Any]) -> Any:
@@ -137,8 +142,12 @@ class ColumnTransformer(TableTransformer):
             verbose_feature_names_out=self.verbose_feature_names_out,
         )
         sk.fit(example)
-        nonzeros, entries, sparse = output_nonzeros(branches, fitted, summary["n_rows_"])
-        sk.sparse_output_ = bool(sparse and entries and nonzeros / entries < self.sparse_threshold)
+        if isinstance(self.__dict__.get("sparse_output_"), bool):  # decided at fit (or loaded)
+            sk.sparse_output_ = self.__dict__["sparse_output_"]
+        else:
+            nonzeros, entries, sparse = output_nonzeros(branches, fitted, summary["n_rows_"])
+            dense = not (sparse and entries and nonzeros / entries < self.sparse_threshold)
+            sk.sparse_output_ = not dense
         sk.transformers_ = [
             (name, t.estimator if isinstance(t, FrozenEstimator) else t, columns)
             for name, t, columns in sk.transformers_

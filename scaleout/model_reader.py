@@ -19,7 +19,7 @@ import numpy as np
 from ._sktree import NODE_FIELDS, build_tree
 from .exceptions import ModelFileError, ScaleoutError
 from .model_archive import ModelArchive
-from .model_schema import Array, Float, Int, Schema, Spec, Tree, schema_of
+from .model_schema import Array, Bool, Document, Float, Int, Schema, Spec, Tree, schema_of
 from .model_tree import check_tree_nodes
 
 __all__ = ["ModelReader"]
@@ -134,6 +134,19 @@ class ModelReader:
                 raise self.fail(where, "; ".join(problems))
         for attr, value in values.items():
             setattr(model, attr, value)
+        if schema.output_width == "rebuilt":  # a table transformer: scikit-learn's, rebuilt
+            try:
+                model._publish()
+                width = len(model.get_feature_names_out())
+            except (ScaleoutError, TypeError, ValueError, KeyError, IndexError) as exc:
+                raise self.fail(where, f"cannot rebuild the fitted transformer: {exc}") from None
+            saved = values.get("n_features_out_")
+            if saved is not None and saved != width:
+                raise self.fail(
+                    where,
+                    f"the rebuilt transformer outputs {width} features, the file says {saved}",
+                )
+            return model, dims["n_features"], width
         width = dims.get(schema.output_width) if schema.output_width else None
         return model, dims["n_features"], width
 
@@ -191,6 +204,18 @@ class ModelReader:
             return self._float(spec, raw, where)
         if isinstance(spec, Array):
             return self._array(spec, raw, dims, where)
+        if isinstance(spec, Bool):
+            if not isinstance(raw, bool):
+                raise self.fail(where, f"expected true or false, found {_kind(raw)}")
+            return raw
+        if isinstance(spec, Document):
+            value = self.plain(raw, where)
+            problems = spec.check(value)
+            if problems:
+                raise self.fail(where, "; ".join(problems[:3]))
+            if spec.dim is not None and spec.size is not None:
+                self._bind(dims, spec.dim, spec.size(value), where)
+            return value
         return self._tree(spec, raw, dims, where)
 
     def _bind(self, dims: dict[str, int], dim: str, value: int, where: str) -> None:
@@ -339,6 +364,19 @@ class ModelReader:
             raise self.fail(where, f"max_depth is {max_depth!r:.40} but the nodes are {depth} deep")
         return build_tree(n_features, n_classes, nodes, values, depth)
 
+    def _step(self, raw: Any, where: str) -> Any:
+        """An unfitted registered estimator in a parameter: ``[class name, parameters]``."""
+        if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[1], dict):
+            raise self.fail(where, f"__estimator__ must be [class, params], found {_kind(raw)}")
+        name, raw_params = raw
+        if not isinstance(name, str) or name not in self.classes:
+            raise self.fail(where, f"unknown estimator class {name!r:.80} in a parameter")
+        params = {k: self.plain(v, f"{where} {name}.{k}") for k, v in raw_params.items()}
+        try:
+            return self.classes[name](**params)
+        except (ScaleoutError, TypeError, ValueError) as exc:
+            raise self.fail(where, f"invalid parameters of {name}: {exc}") from None
+
     # ----------------------------------------------------------- plain values
     def plain(self, raw: Any, where: str) -> Any:
         """A parameter or fit statistic: JSON values, floats, tuples, dicts, arrays."""
@@ -357,6 +395,13 @@ class ModelReader:
                     where, f"__float__ must be 'inf', '-inf' or 'nan', found {value!r:.40}"
                 )
             return float(value)
+        if key == "__dtype__":
+            if value not in _DTYPES:
+                raise self.fail(where, f"__dtype__ must be one of {sorted(_DTYPES)}, "
+                                       f"found {value!r:.40}")
+            return np.dtype(value).type
+        if key == "__estimator__":
+            return self._step(value, where)
         if key == "__tuple__" and isinstance(value, list):
             return tuple(self.plain(v, where) for v in value)
         if key == "__dict__" and isinstance(value, list):
@@ -372,6 +417,12 @@ class ModelReader:
                 result[k] = self.plain(item[1], where)
             return result
         raise self.fail(where, f"unknown value encoding {_kind(raw)}")
+
+
+#: The dtypes a parameter may name (an encoder's ``dtype``).
+_DTYPES = frozenset(
+    {"float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"}
+)
 
 
 def _first_bad(array: np.ndarray) -> str:

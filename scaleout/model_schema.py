@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SCHEMAS", "Array", "Float", "Int", "Schema", "Tree", "schema_of"]
+__all__ = ["SCHEMAS", "Array", "Bool", "Document", "Float", "Int", "Schema", "Tree", "schema_of"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,26 @@ class Tree:
     classifier: bool
 
 
-Spec = Int | Float | Array | Tree
+@dataclass(frozen=True)
+class Bool:
+    """A JSON boolean."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """Plain data (JSON values, arrays) whose structure ``check(value)`` verifies.
+
+    ``check`` returns a list of problems; ``dim`` (optional) names a dimension
+    bound to ``size(value)``. The table transformers' summaries are documents
+    (:mod:`scaleout.model_table_schema`).
+    """
+
+    check: Callable[[Any], list[str]]
+    dim: str | None = None
+    size: Callable[[Any], int] | None = None
+
+
+Spec = Int | Float | Array | Tree | Document | Bool
 
 
 @dataclass(frozen=True)
@@ -233,6 +252,46 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Pipeline": Schema(composite=True),
 }
+
+
+def _table_schemas() -> dict[str, Schema]:
+    from .model_table_schema import (
+        check_column_summary,
+        check_layout,
+        layout_width,
+        step_summary_check,
+        step_values_check,
+    )
+
+    def step(name: str) -> Schema:
+        return Schema(
+            _with_common(
+                layout_=Document(check_layout, dim="n_features", size=layout_width),
+                summary_=Document(step_summary_check(name)),
+                # checked against the rebuilt transformer's output
+                n_features_out_=Int(minimum=0),
+            ),
+            value_checks=step_values_check,
+            output_width="rebuilt",
+        )
+
+    return {
+        "SimpleImputer": step("SimpleImputer"),
+        "OneHotEncoder": step("OneHotEncoder"),
+        "OrdinalEncoder": step("OrdinalEncoder"),
+        "ColumnTransformer": Schema(
+            _with_common(
+                summary_=Document(check_column_summary),
+                n_features_out_=Int(minimum=0),
+                # scikit-learn's decision on the training rows (not recomputed on load)
+                sparse_output_=Bool(),
+            ),
+            output_width="rebuilt",
+        ),
+    }
+
+
+SCHEMAS.update(_table_schemas())
 
 
 def schema_of(name: str) -> Schema | None:

@@ -66,10 +66,15 @@ class _Writer:
         return entry
 
     def encode(self, value: Any) -> Any:
+        from sklearn.base import BaseEstimator
         from sklearn.tree._tree import Tree
 
         if value is None or isinstance(value, (bool, str)):
             return value
+        if isinstance(value, type) and issubclass(value, np.generic):  # a dtype parameter
+            return {"__dtype__": np.dtype(value).name}
+        if isinstance(value, BaseEstimator):  # an unfitted step in a parameter
+            return {"__estimator__": self.encode_estimator(value)}
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return int(value)
         if isinstance(value, (float, np.floating)):
@@ -90,6 +95,19 @@ class _Writer:
         raise ScaleoutError(
             f"cannot save a value of type {type(value).__name__} without pickle: {value!r}"
         )
+
+    def encode_estimator(self, estimator: Any) -> list[Any]:
+        """``[class name, parameters]`` of a registered scaleout estimator (a ColumnTransformer's
+        branches): its class must be registered, as for a model."""
+        name = type(estimator).__name__
+        classes = _estimator_classes()
+        if classes.get(name) is not type(estimator):
+            raise ScaleoutError(
+                f"{type(estimator).__module__}.{name} is not a scaleout estimator; only "
+                "scaleout estimators can be saved without pickle"
+            )
+        params = estimator.get_params(deep=False)
+        return [name, {k: self.encode(v) for k, v in params.items()}]
 
     def encode_tree(self, tree: Any) -> dict[str, Any]:
         arrays = tree_arrays(tree)

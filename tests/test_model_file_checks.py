@@ -145,7 +145,8 @@ def test_bad_arrays_are_refused_naming_attribute_and_problem(
         ("pipeline", lambda d: d["model"]["steps"][0]["estimator"].update({"class": "Pipeline"}),
          r"step 0 'pca' \(Pipeline\): params must be backend and verbose"),
         ("pipeline", lambda d: d["model"]["steps"][0]["estimator"].update({"class": "os.system"}),
-         r"step 0 'pca': unknown model class 'os.system'; expected one of \['DecisionTree"),
+         r"step 0 'pca': unknown model class 'os.system'; expected one of "
+         r"\['ColumnTransformer', 'DecisionTree"),
     ],
 )  # fmt: skip
 def test_bad_descriptions_are_refused(files, tmp_path, name, change, message):

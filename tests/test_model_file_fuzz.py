@@ -54,6 +54,8 @@ def _base_models() -> dict[str, Any]:
     X, y = skdatasets.load_iris(return_X_y=True)
     frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
     names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    holes = X.copy()
+    holes[::7, 0] = np.nan
     return {
         "LinearRegression": so.LinearRegression().fit(X, y.astype(float)),
         "LogisticRegression-binary": so.LogisticRegression(max_iter=500).fit(X, y == 0),
@@ -70,6 +72,18 @@ def _base_models() -> dict[str, Any]:
         "StandardScaler-mean-only": so.StandardScaler(with_std=False).fit(X),
         "MinMaxScaler": so.MinMaxScaler((-1, 2), clip=True).fit(frame),
         "Pipeline": so.make_pipeline(so.PCA(3), so.LogisticRegression(max_iter=500)).fit(X, y),
+        # the table transformers: summaries rebuilt into scikit-learn's transformers on load
+        "SimpleImputer": so.SimpleImputer(strategy="median", add_indicator=True).fit(holes),
+        "OneHotEncoder": so.OneHotEncoder(handle_unknown="ignore", min_frequency=3).fit(X),
+        "OrdinalEncoder": so.OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=-1
+        ).fit(X),
+        "ColumnTransformer": so.ColumnTransformer(
+            [
+                ("num", so.make_pipeline(so.SimpleImputer(), so.StandardScaler()), [0, 1]),
+                ("cat", so.OneHotEncoder(handle_unknown="ignore"), [2, 3]),
+            ]
+        ).fit(holes),
     }
 
 
@@ -168,6 +182,8 @@ def _array_mutants(members: dict[str, bytes], rng: random.Random, n: int) -> lis
 
     ints = [m for m in names if arrays[m].dtype.kind in "iu" and arrays[m].size]
     floats = [m for m in names if arrays[m].dtype.kind == "f" and arrays[m].size]
+    if not ints and not floats:  # a table transformer's summary is JSON: json-* mutants
+        return out
     for _ in range(n * 3):
         name = rng.choice(ints or floats)
         array = arrays[name].copy().astype(np.int64)

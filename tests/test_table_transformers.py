@@ -10,6 +10,8 @@ out-of-core statistics under any chunking; the bad-input errors.
 from __future__ import annotations
 
 import itertools
+import json
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -446,3 +448,56 @@ def test_any_chunking_gives_the_same_summary(cuts, strategy):
         "most_frequent": frame.mode().iloc[0],
     }[strategy]
     np.testing.assert_allclose(many["values"], expected.to_numpy(), rtol=1e-13)
+
+
+# ------------------------------------------------------------------- save / load
+@pytest.mark.parametrize("engine", ENGINES)
+def test_saved_pipeline_predicts_raw_rows_identically(penguins, tmp_path, engine):
+    X, y = penguins.drop(columns="species"), penguins["species"]
+    pipe = so.make_pipeline(
+        so.make_column_transformer(
+            (so.make_pipeline(so.SimpleImputer(strategy="median"), so.MinMaxScaler()), NUM),
+            (so.OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=40), CAT),
+            remainder=so.OrdinalEncoder(dtype=np.float32),
+        ),
+        so.LogisticRegression(),
+        backend=engine,
+    ).fit(X, y)
+    path = pipe.save(tmp_path / "model.scaleout")
+    with zipfile.ZipFile(path) as archive:  # no pickle anywhere: JSON and .npy members
+        assert all(n == "model.json" or n.endswith(".npy") for n in archive.namelist())
+    loaded = so.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    ct = loaded.steps[0][1]
+    assert ct.sparse_output_ == pipe.steps[0][1].sparse_output_
+    assert [list(c) for c in ct.named_transformers_["onehotencoder"].categories_] == [
+        list(c) for c in pipe.steps[0][1].named_transformers_["onehotencoder"].categories_
+    ]
+    for step in (
+        so.SimpleImputer(strategy="most_frequent", add_indicator=True),
+        so.OrdinalEncoder(encoded_missing_value=-1),
+    ):
+        fitted = step.set_params(backend=engine).fit(penguins[CAT])
+        fitted.save(tmp_path / "step.scaleout")
+        _same(
+            so.load(tmp_path / "step.scaleout").transform(penguins[CAT]),
+            fitted.transform(penguins[CAT]),
+        )
+
+
+def test_tampered_summary_is_refused(penguins, tmp_path):
+    fitted = so.OneHotEncoder().fit(penguins[CAT])
+    path = fitted.save(tmp_path / "enc.scaleout")
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    doc = json.loads(members["model.json"])
+    summary = dict(doc["model"]["attributes"]["summary_"]["__dict__"])
+    summary["values"][0].append(7)  # a number among the strings of 'island'
+    summary["counts"][0].append(1)
+    doc["model"]["attributes"]["summary_"]["__dict__"] = [[k, v] for k, v in summary.items()]
+    members["model.json"] = json.dumps(doc).encode()
+    with zipfile.ZipFile(tmp_path / "bad.scaleout", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(so.exceptions.ModelFileError, match=r"column 0 mixes strings and numbers"):
+        so.load(tmp_path / "bad.scaleout")

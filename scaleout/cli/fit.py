@@ -19,15 +19,18 @@ def algorithm_names() -> list[str]:
     return sorted(algorithm_name(cls) for cls in estimator_classes(algorithms_only=True).values())
 
 
-def read_data(data: str | list[str], target: str | None, features: str | None) -> Any:
+def read_data(
+    data: str | list[str], target: str | None, features: str | None, estimator: Any = None
+) -> Any:
     """The dataset of ``--data`` (one path, glob, directory or URL, or several files).
 
     The format follows :func:`scaleout.data.open_path`'s rule, the same as
-    ``model.fit(path)`` and the training job.
+    ``model.fit(path)`` and the training job; a raw table (string columns,
+    missing values) for an estimator that starts with a table transformer.
     """
-    from ..data.open import open_path
+    from .._table import open_model_input
 
-    return open_path(data, target, split_names(features))
+    return open_model_input(estimator, data, target, split_names(features))
 
 
 def _build(args: argparse.Namespace) -> Any:
@@ -77,7 +80,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     check_writable(args.output)  # before the fit, not after it
     estimator = _build(args)  # a bad spec or parameter fails before any data is read
-    data = read_data(_data(args), args.target, args.features)
+    data = read_data(_data(args), args.target, args.features, estimator)
     model = estimator.fit(data)
     model.save(args.output)
     stats = {k: v for k, v in model.fit_stats_.items() if not isinstance(v, dict)}
@@ -103,7 +106,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_writable(args.output)
     model = load(args.model)
-    data = read_data(_data(args), None, args.features)
+    data = read_data(_data(args), None, args.features, model)
     method = "transform" if not hasattr(model, "predict") else "predict"
     result = np.asarray(getattr(model, method)(data))
     columns = [result] if result.ndim == 1 else list(result.T)
@@ -128,7 +131,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from ..explain import explain
 
     estimator = _build(args)
-    data = read_data(_data(args), args.target, args.features)
+    data = read_data(_data(args), args.target, args.features, estimator)
     print(explain(estimator, data))
     return 0
 

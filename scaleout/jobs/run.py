@@ -24,7 +24,7 @@ def _check_outputs(spec: JobSpec) -> None:
             storage.check_writable(path, spec.storage_options)
 
 
-def read_input(spec: JobSpec) -> Any:
+def read_input(spec: JobSpec, estimator: Any = None) -> Any:
     """The job's dataset, opened by :func:`scaleout.data.open_path` (the file suffix decides).
 
     The same rule as ``model.fit(path)`` and ``scaleout fit --data``: local
@@ -34,10 +34,14 @@ def read_input(spec: JobSpec) -> Any:
     the spark engine hands the file list to Spark (``s3://`` becomes
     ``s3a://``) after reading the Parquet footers.
     """
-    from ..data.open import open_path
+    from .._table import open_model_input
 
-    return open_path(
-        spec.input, spec.target, spec.features, storage_options=spec.storage_options or None
+    return open_model_input(
+        estimator,
+        spec.input,
+        spec.target,
+        spec.features,
+        storage_options=spec.storage_options or None,
     )
 
 
@@ -132,7 +136,7 @@ def _accumulate(
     kind: str, local: Any, batch: Any, acc: tuple[int, float, float, float, float]
 ) -> tuple[int, float, float, float, float]:
     n, total, sy, syy, sse = acc
-    X = np.asarray(batch.X)
+    X = batch.X if hasattr(batch.X, "iloc") else np.asarray(batch.X)  # a raw table's frame
     rows = X.shape[0]
     if kind == "accuracy":
         total += float(np.sum(local.predict(X) == np.asarray(batch.y)))
@@ -178,7 +182,7 @@ def run_job(spec: JobSpec) -> dict[str, Any]:
     if getattr(estimator, "backend", spec.backend) == "spark":
         _use_submitted_master()
     start = time.perf_counter()
-    data = read_input(spec)  # footers only: a missing input fails here, before the fit
+    data = read_input(spec, estimator)  # footers only: a missing input fails here, before the fit
     model = estimator.fit(data)
     seconds = time.perf_counter() - start
     model.save(spec.output, storage_options=spec.storage_options or None)

@@ -40,13 +40,16 @@ from .scalers import (
 from .table_fit import (
     Layout,
     Request,
+    as_layout,
     chunk_layout,
     encoder_passes,
     fitted_encoder,
     fitted_imputer,
     imputer_passes,
+    layout_document,
     merge_layouts,
     onehot_nonzeros,
+    representative_table,
 )
 from .table_stats import TooManyValues
 
@@ -106,7 +109,7 @@ def fitted_step(name: str, params: dict[str, Any], summary: dict, layout: Layout
     scaler = cls(**params)
     for key, value in state.items():
         setattr(scaler, key, value)
-    scaler.n_features_in_ = len(layout.dtypes)
+    scaler.n_features_in_ = len(as_layout(layout).dtypes)
     return scaler
 
 
@@ -119,6 +122,19 @@ def _branch_input(X: Any, columns: Sequence[int], prefix: Sequence[Any]) -> Any:
     for step in prefix:
         Xb = step.transform(Xb)
     return Xb
+
+
+def row_document(row: Any) -> dict[str, Any]:
+    """A one-row table as plain data: its layout and values (``None`` for missing)."""
+    layout = chunk_layout(row)
+    values = row.iloc[0].tolist() if hasattr(row, "iloc") else np.asarray(row)[0].tolist()
+    values = [None if isinstance(v, float) and v != v else v for v in values]
+    return {**layout_document(layout), "values": values}
+
+
+def row_table(document: dict[str, Any]) -> Any:
+    """The one-row table of a :func:`row_document`."""
+    return representative_table(as_layout(document), [[v] for v in document["values"]])
 
 
 def _first_row(X: Any) -> Any:
@@ -191,7 +207,8 @@ class _Branch:
             summary = done.value
             self.fitted.append(fitted_step(name, params, summary, layout))
             self.records.append(
-                {"class": name, "params": params, "summary": summary, "layout": layout}
+                {"class": name, "params": params, "summary": summary,
+                 "layout": layout_document(layout)}
             )
             self.start_next()
 
@@ -199,7 +216,8 @@ class _Branch:
 def run_branches(passes: Passes, branches: list[_Branch]) -> Any:
     """Fit every branch, sharing each pass among the branches that need one.
 
-    Returns a row of the data (read by the first pass; every fit makes one).
+    Returns a row of the data (read by the first pass; every fit makes one), as
+    :func:`row_document`.
     """
     for branch in branches:
         branch.start_next()
@@ -220,7 +238,7 @@ def run_branches(passes: Passes, branches: list[_Branch]) -> Any:
         except TooManyValues as exc:
             names = passes.feature_names or [f"x{j}" for j in range(passes.n_features)]
             raise active[getattr(exc, "branch", 0)].too_many(exc, names) from None
-        example = row if example is None else example
+        example = row_document(row) if example is None else example
         for branch, (layout, value) in zip(active, results, strict=True):
             branch.receive(layout, value)
 

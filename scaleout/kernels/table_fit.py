@@ -114,6 +114,22 @@ def chunk_layout(X: Any) -> Layout:
 
 
 _ORDER = {"bool": 0, "int64": 1, "float64": 2, "object": 3}
+#: The dtypes a layout may name.
+LAYOUT_DTYPES = tuple(_ORDER)
+
+
+def layout_document(layout: Layout) -> dict[str, Any]:
+    """A layout as plain data (what a saved model holds)."""
+    names = None if layout.names is None else list(layout.names)
+    return {"names": names, "dtypes": list(layout.dtypes)}
+
+
+def as_layout(value: Layout | dict[str, Any]) -> Layout:
+    """A :class:`Layout` from itself or its :func:`layout_document`."""
+    if isinstance(value, Layout):
+        return value
+    names = value["names"]
+    return Layout(None if names is None else tuple(names), tuple(value["dtypes"]))
 
 
 def merge_layouts(a: Layout, b: Layout) -> Layout:
@@ -205,7 +221,7 @@ def imputer_passes(
         else:
             values = [next((k for k in c if k is not None), None) for c in counts]
         missing = [c.get(None, 0) > 0 for c in counts]
-        return {"strategy": strategy, "values": values, "missing": missing, "counts": counts}
+        return {"strategy": strategy, "values": values, "missing": missing}
     if callable(strategy) or strategy not in ("mean", "median"):
         raise UnsupportedOnBackend(
             f"SimpleImputer(strategy={strategy!r}) is not supported out of core; supported: "
@@ -237,6 +253,7 @@ def fitted_imputer(
     sklearn_class: type, params: dict[str, Any], summary: dict, layout: Layout
 ) -> Any:
     """scikit-learn's SimpleImputer fitted on the representative table of ``summary``."""
+    layout = as_layout(layout)
     numeric = summary["strategy"] in ("mean", "median")
     if numeric and "object" in layout.dtypes:  # scikit-learn's own error, before the table
         layout = Layout(layout.names, layout.dtypes)
@@ -266,7 +283,6 @@ def encoder_passes(
         "values": [values for values, _ in columns],
         "counts": [n for _, n in columns],
         "n_samples": int(rows),
-        "tallies": counts,
     }
 
 
@@ -280,6 +296,7 @@ def fitted_encoder(
     sklearn_class: type, params: dict[str, Any], summary: dict, layout: Layout
 ) -> Any:
     """scikit-learn's encoder fitted on the distinct values, with the whole data's counts."""
+    layout = as_layout(layout)
     encoder = sklearn_class(**params)
     tallies = [
         dict(zip(map(_count_key, v), n, strict=True))
@@ -310,6 +327,7 @@ def onehot_nonzeros(encoder: Any, summary: dict, layout: Layout) -> int:
     a category's row of the output block holds 1 or 0 ones (0 for a dropped
     category), times its count.
     """
+    layout = as_layout(layout)
     total = 0
     sizes = encoder._n_features_outs
     starts = np.concatenate([[0], np.cumsum(sizes)])
