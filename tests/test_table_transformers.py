@@ -501,3 +501,57 @@ def test_tampered_summary_is_refused(penguins, tmp_path):
             archive.writestr(name, data)
     with pytest.raises(so.exceptions.ModelFileError, match=r"column 0 mixes strings and numbers"):
         so.load(tmp_path / "bad.scaleout")
+
+
+# --------------------------------------------------------------- CLI and jobs
+PENGUIN_SPEC = """
+backend: dask
+steps:
+  - ColumnTransformer:
+      transformers:
+        - name: num
+          columns: [bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g]
+          steps: [{SimpleImputer: {strategy: median}}, {StandardScaler: {}}]
+        - name: cat
+          columns: [island, sex]
+          steps: [{OneHotEncoder: {handle_unknown: ignore}}]
+  - LogisticRegression: {}
+"""
+
+
+def test_cli_and_job_fit_a_column_transformer_spec_on_raw_files(penguins, tmp_path, capsys):
+    from scaleout.cli import main
+    from scaleout.jobs.run import run_job
+    from scaleout.jobs.spec import JobSpec
+
+    data = _write_parts(penguins, tmp_path / "data", "parquet")
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(PENGUIN_SPEC)
+    model_path = tmp_path / "cli.scaleout"
+    argv = ["fit", "--pipeline", str(spec), "--data", data, "--target", "species"]
+    assert main([*argv, "-o", str(model_path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["algorithm"], printed["backend"], printed["rows"]) == ("Pipeline", "dask", 344)
+    X, y = penguins.drop(columns="species"), penguins["species"]
+    theirs = _their_pipeline(NUM, CAT, sklm.LogisticRegression(max_iter=1000)).fit(X, y)
+    cli_model = so.load(model_path)
+    assert np.mean(cli_model.predict(X) == theirs.predict(X)) >= 0.999
+    # predict from the raw files on the command line (string columns, missing values)
+    out = tmp_path / "predictions.parquet"
+    assert main(["predict", str(model_path), "--data", data, "-o", str(out)]) == 0
+    predicted = pd.read_parquet(out)["prediction"].to_numpy()
+    np.testing.assert_array_equal(predicted, theirs.predict(X))
+    # the same document as a training job: model, metrics and training accuracy
+    job = JobSpec(
+        input=data,
+        target="species",
+        output=str(tmp_path / "job.scaleout"),
+        metrics=str(tmp_path / "metrics.json"),
+        pipeline=str(spec),
+        algorithm=None,
+    )
+    metrics = run_job(job)
+    assert metrics["score_name"] == "accuracy"
+    assert metrics["training_score"] == pytest.approx(np.mean(theirs.predict(X) == y), abs=2e-3)
+    job_model = so.load(tmp_path / "job.scaleout")
+    np.testing.assert_allclose(job_model.predict_proba(X), cli_model.predict_proba(X), atol=1e-12)

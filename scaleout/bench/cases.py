@@ -97,7 +97,7 @@ def _registered_cases() -> dict[str, AlgorithmCase]:
     return {
         name: case_of(cls)
         for name, cls in estimator_classes(algorithms_only=True).items()
-        if cls.__module__ != "scaleout.preprocessing"
+        if cls.__module__ not in ("scaleout.preprocessing", "scaleout.impute", "scaleout.compose")
     }
 
 
