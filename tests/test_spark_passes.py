@@ -465,3 +465,29 @@ def test_rows_that_change_between_jobs_are_an_error(spark, sdf):
         assert _rel(got["mean_"], X.mean(axis=0)) < 1e-12
     finally:
         kept.unpersist()
+
+
+class _Unloadable(Exception):
+    """An exception that pickles but does not unpickle (its __init__ needs two arguments)."""
+
+    def __init__(self, what: str, where: int) -> None:
+        super().__init__(f"{what} at {where}")
+
+
+def _fail_unloadable(batch: Batch) -> int:
+    raise _Unloadable("cannot go on", batch.row_offset)
+
+
+def test_an_exception_that_does_not_unpickle_keeps_its_text(sdf):
+    from scaleout.exceptions import ScaleoutError
+
+    passes = _passes(sdf, target=None)
+    try:
+        with pytest.raises(
+            ScaleoutError,
+            match=r"^_Unloadable: cannot go on at 0 \(raised on a Spark executor, in Spark "
+            r"partition 0\)",
+        ):
+            passes.map_reduce(_fail_unloadable, label="fails")
+    finally:
+        passes.close()

@@ -182,15 +182,15 @@ def _batch(
 
 
 def _error_payload(exc: BaseException, where: str) -> bytes:  # pragma: no cover - executors
-    """``exc`` pickled with its traceback; a ScaleoutError of its text when it does not pickle."""
+    """``exc`` (pickled on its own), its text, where it was raised and its traceback."""
     from pyspark import cloudpickle
 
     trace = "".join(traceback.format_exception(exc))
     try:
-        return cloudpickle.dumps((exc, where, trace))
+        pickled = cloudpickle.dumps(exc)
     except Exception:
-        stand_in = ScaleoutError(f"{type(exc).__name__}: {exc}")
-        return cloudpickle.dumps((stand_in, where, trace))
+        pickled = b""
+    return cloudpickle.dumps((pickled, f"{type(exc).__name__}: {exc}", where, trace))
 
 
 def _partition_pass(
@@ -254,16 +254,18 @@ def _tree_combine(items: list[Any], combine: Callable[[Any, Any], Any]) -> Any:
 
 
 def _raise_executor_error(payload: bytes) -> None:
-    """Raise the exception a partition pickled, with a note of where it was raised."""
+    """Raise the exception a partition sent, with a note of where it was raised.
+
+    An exception that does not pickle, or whose class does not load here,
+    becomes a :class:`~scaleout.exceptions.ScaleoutError` holding its text.
+    """
     import pickle
 
+    pickled, text, where, trace = pickle.loads(payload)
     try:
-        exc, where, trace = pickle.loads(payload)
-    except Exception as error:  # its class cannot be loaded here
-        raise ScaleoutError(
-            f"a pass failed on a Spark executor, and its error cannot be read on the "
-            f"driver ({type(error).__name__}: {error})"
-        ) from None
+        exc = pickle.loads(pickled)
+    except Exception:
+        exc = ScaleoutError(f"{text} (raised on a Spark executor, in {where})")
     exc.add_note(f"raised on a Spark executor, in {where}; executor traceback:\n{trace}")
     raise exc
 
