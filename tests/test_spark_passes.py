@@ -491,3 +491,57 @@ def test_an_exception_that_does_not_unpickle_keeps_its_text(sdf):
             passes.map_reduce(_fail_unloadable, label="fails")
     finally:
         passes.close()
+
+
+# ------------------------------------------- the spark engine's kernel fallback
+@pytest.fixture
+def without_mllib(monkeypatch):
+    """Drop the spark engine's MLlib mappings of some estimators: their kernel then runs."""
+    import scaleout as so
+    from scaleout import registry
+
+    for cls in (so.DecisionTreeClassifier, so.StandardScaler, so.KMeans):
+        monkeypatch.delitem(registry._IMPLEMENTATIONS[cls], "spark")
+
+
+def test_an_estimator_without_mllib_mapping_runs_its_kernel(spark, without_mllib):
+    import scaleout as so
+    from scaleout.backends.spark import SparkBackend
+    from scaleout.backends.spark.kernel_fit import PATH
+    from scaleout.exceptions import UnsupportedOnBackend
+
+    assert SparkBackend().supports(so.DecisionTreeClassifier)
+    X, y = load_wine_strings()
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    with so.config_context(progress=False):
+        got = so.DecisionTreeClassifier(max_depth=3, backend="spark").fit(X, y, sample_weight=w)
+        ref = so.DecisionTreeClassifier(max_depth=3, backend="dask").fit(X, y, sample_weight=w)
+    assert got.fit_stats_["path"] == PATH
+    assert got.fit_stats_["kernel_passes"] == ref.fit_stats_["passes"] == 4  # one per level + 1
+    assert got.fit_stats_["storage"] == "cluster memory"  # several passes: cached
+    assert got.fit_stats_["rows"] == 178
+    np.testing.assert_array_equal(got.classes_, ["class_0", "class_1", "class_2"])
+    np.testing.assert_array_equal(got.classes_, ref.classes_)
+    np.testing.assert_array_equal(got.tree_.feature, ref.tree_.feature)
+    np.testing.assert_array_equal(got.tree_.threshold, ref.tree_.threshold)
+    np.testing.assert_allclose(got.tree_.value, ref.tree_.value, rtol=1e-12)
+    np.testing.assert_array_equal(got.predict(X), ref.predict(X))
+    with so.config_context(progress=False):
+        scaler = so.StandardScaler(backend="spark").fit(X, sample_weight=w)
+    from sklearn.preprocessing import StandardScaler
+
+    sk = StandardScaler().fit(X, sample_weight=w)
+    assert _rel(scaler.mean_, sk.mean_) < 1e-10 and _rel(scaler.var_, sk.var_) < 1e-10
+    assert scaler.fit_stats_["path"] == PATH
+    with pytest.raises(
+        UnsupportedOnBackend,
+        match=r"KMeans\(algorithm='elkan'\) is not supported by backend 'spark'",
+    ):
+        so.KMeans(2, algorithm="elkan", backend="spark").fit(X)
+
+
+def load_wine_strings() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    return X, np.array([f"class_{k}" for k in y], dtype=object)
