@@ -351,8 +351,7 @@ class SparkPasses(Passes):
             raise InvalidParameterError(f"SparkPasses(chunk_rows={chunk_rows!r}) must be >= 1")
         self.chunk_rows = int(rows)
         exprs = [
-            _quoted(c) if raw else f"CAST({_quoted(c)} AS DOUBLE) AS {_quoted(c)}"
-            for c in features
+            _quoted(c) if raw else f"CAST({_quoted(c)} AS DOUBLE) AS {_quoted(c)}" for c in features
         ]
         if target is not None:
             exprs.append(f"{_quoted(target)} AS {TARGET_COLUMN}")
@@ -383,9 +382,7 @@ class SparkPasses(Passes):
             seen.add(name)
         for role, name in (("target", target), ("weight", weight)):
             if name is not None and name in seen:
-                raise InvalidParameterError(
-                    f"the {role} column {name!r} is also a feature column"
-                )
+                raise InvalidParameterError(f"the {role} column {name!r} is also a feature column")
         fields = {field.name: field for field in frame.schema.fields}
         for role, names in (
             ("feature", features),
