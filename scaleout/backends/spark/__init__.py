@@ -20,6 +20,12 @@ Modules, one job each; one module per algorithm, named as scikit-learn's:
 * :mod:`.predict` — ``predict`` / ``transform`` on a Spark DataFrame;
 * :mod:`.progress` — job counting and progress lines; :mod:`.errors` —
   Spark failures → scaleout errors.
+* :mod:`.passes` — :class:`~.passes.SparkPasses`, the engine-neutral
+  kernels' passes as ``mapInArrow`` jobs on the executors; :mod:`.kernel_fit`
+  — an estimator with a kernel (``_kernel``) and no entry in
+  :data:`ALGORITHMS` is fitted by its kernel on them (``fit_stats_["path"]``
+  says so, with ``kernel_passes``, ``pass_seconds``, ``storage`` and
+  ``partitions``).
 
 ``fit_stats_``: ``rows``; ``spark_jobs``, the Spark jobs the fit ran (Spark
 does not report passes over the data: every job reads it at most once per
