@@ -20,6 +20,12 @@ Modules, one job each; one module per algorithm, named as scikit-learn's:
 * :mod:`.predict` — ``predict`` / ``transform`` on a Spark DataFrame;
 * :mod:`.progress` — job counting and progress lines; :mod:`.errors` —
   Spark failures → scaleout errors.
+* :mod:`.passes` — :class:`~.passes.SparkPasses`, the engine-neutral
+  kernels' passes as ``mapInArrow`` jobs on the executors; :mod:`.kernel_fit`
+  — an estimator with a kernel (``_kernel``) and no entry in
+  :data:`ALGORITHMS` is fitted by its kernel on them (``fit_stats_["path"]``
+  says so, with ``kernel_passes``, ``pass_seconds``, ``storage`` and
+  ``partitions``).
 
 ``fit_stats_``: ``rows``; ``spark_jobs``, the Spark jobs the fit ran (Spark
 does not report passes over the data: every job reads it at most once per
@@ -49,6 +55,7 @@ from ...cluster import KMeans
 from ...decomposition import PCA
 from ...engines.base import Backend, FitResult, FitTask, PipelineResult
 from ...exceptions import ClusterError, UnsupportedOnBackend
+from ...kernels import kernel_of
 from ...linear_model import LinearRegression, LogisticRegression
 from ...preprocessing import MinMaxScaler, StandardScaler
 from ...registry import implementation, register_implementation
@@ -177,10 +184,25 @@ class SparkBackend(Backend):
             set_config(spark_master=master, spark_conf=conf)
         _stop_other_session(master)
 
+    # ------------------------------------------------------------- support
+    def supports(self, estimator: type) -> bool:
+        """An estimator with an MLlib mapping (:data:`ALGORITHMS`) or a kernel (``_kernel``)."""
+        return super().supports(estimator) or kernel_of(estimator) is not None
+
+    def check_supported(self, task: FitTask) -> None:
+        """The MLlib mapping's checks; without one, the kernel's (naming backend 'spark')."""
+        kernel = kernel_of(task.estimator)
+        if implementation(self.name, task.estimator) is None and kernel is not None:
+            kernel.check_params(task.params, backend=self.name)
+            return
+        super().check_supported(task)
+
     # ------------------------------------------------------------------ fit
     def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
         name = task.name
         algorithm = implementation(self.name, task.estimator)
+        if algorithm is None:
+            return self._fit_kernel(task, dataset, sample_weight)
         if sample_weight is not None and not algorithm.weights:
             raise UnsupportedOnBackend(
                 f"{name}.fit(sample_weight=...) is not supported by backend 'spark'; "
@@ -217,6 +239,24 @@ class SparkBackend(Backend):
         if "classes_from" in prepared.extra:
             info["classes_from"] = prepared.extra["classes_from"]
         return FitResult(state, _stats(spark, prepared.n_rows, jobs, start, checked, done, info))
+
+    def _fit_kernel(self, task: FitTask, dataset: Dataset, sample_weight: Any) -> FitResult:
+        """Fit with the estimator's kernel on Spark's executors (:mod:`.kernel_fit`)."""
+        from .kernel_fit import fit_kernel
+
+        kernel = kernel_of(task.estimator)
+        assert kernel is not None  # check_supported ran first
+        start = time.perf_counter()
+        spark = get_session()
+        with (
+            spark_errors(f"fitting {task.name}"),
+            quiet_pandas(),
+            JobTracker(spark, task.name) as jobs,
+        ):
+            state, info, rows, checked = fit_kernel(spark, task, kernel, dataset, sample_weight)
+        done = time.perf_counter()
+        info["data_check"] = "own job"
+        return FitResult(state, _stats(spark, rows, jobs, start, checked, done, info))
 
     # ------------------------------------------------------------- pipeline
     def fit_pipeline(
