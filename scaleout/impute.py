@@ -8,6 +8,7 @@ import numpy as np
 from sklearn import impute as _ski
 
 from ._table import TableTransformer
+from .exceptions import DataError
 from .kernels import Kernel
 from .kernels.column_plan import fitted_step
 from .registry import register_estimator
@@ -70,6 +71,21 @@ class SimpleImputer(TableTransformer):
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.backend = backend
+
+    def _check_table(self, dataset: Any) -> None:
+        """Refuse string columns for a numeric strategy before any pass (scikit-learn's rule)."""
+        if self.strategy not in ("mean", "median"):
+            return
+        from .data.table_frame import is_string_type
+
+        strings = [f.name for f in dataset.schema if f.name in dataset.feature_names
+                   and is_string_type(f.type)]
+        if strings:
+            raise DataError(
+                f"Cannot use {self.strategy} strategy with non-numeric data: column(s) "
+                f"{', '.join(map(repr, strings[:10]))} of {dataset.source} hold strings; use "
+                "strategy='most_frequent' or 'constant' for them (e.g. in a ColumnTransformer)"
+            )
 
     def _rebuild(self) -> Any:
         return fitted_step("SimpleImputer", self._sklearn_params(), self.summary_, self.layout_)

@@ -12,13 +12,17 @@ from scaleout.engines.base import FitResult
 from scaleout.exceptions import BackendUnavailable, InvalidParameterError
 
 ALGORITHMS = [
+    "ColumnTransformer",
     "DecisionTreeClassifier",
     "DecisionTreeRegressor",
     "KMeans",
     "LinearRegression",
     "LogisticRegression",
     "MinMaxScaler",
+    "OneHotEncoder",
+    "OrdinalEncoder",
     "PCA",
+    "SimpleImputer",
     "StandardScaler",
 ]
 X = np.random.default_rng(0).normal(size=(200, 4))

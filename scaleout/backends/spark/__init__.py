@@ -199,6 +199,8 @@ class SparkBackend(Backend):
 
     # ------------------------------------------------------------------ fit
     def fit(self, task: FitTask, dataset: Dataset, sample_weight: Any = None) -> FitResult:
+        if getattr(task.estimator, "_kernel_everywhere", False):
+            return self._fit_table(task, dataset)[0]
         name = task.name
         algorithm = implementation(self.name, task.estimator)
         if algorithm is None:
@@ -258,6 +260,70 @@ class SparkBackend(Backend):
         info["data_check"] = "own job"
         return FitResult(state, _stats(spark, rows, jobs, start, checked, done, info))
 
+    def _fit_table(self, task: FitTask, dataset: Dataset) -> tuple[FitResult, Any, str | None]:
+        """A table transformer: its kernel over the raw table's Arrow batches (:mod:`.table`).
+
+        Returns the result, the Spark frame of the raw table and its target column.
+        """
+        from .passes import SparkPasses
+        from .table import table_frame
+
+        kernel = kernel_of(task.estimator)
+        assert kernel is not None
+        start = time.perf_counter()
+        spark = get_session()
+        with (
+            spark_errors(f"fitting {task.name}"),
+            quiet_pandas(),
+            JobTracker(spark, task.name) as jobs,
+        ):
+            frame, target = table_frame(spark, dataset)
+            passes = SparkPasses(frame, list(dataset.feature_names), raw=True)
+            passes.feature_names = list(dataset.feature_names)
+            checked = time.perf_counter()
+            try:
+                state = kernel.run(passes, task.params, backend=self.name)
+            finally:
+                passes.close()
+            info = {
+                "path": "scaleout kernel on Spark executors (SparkPasses, raw table)",
+                "kernel_passes": passes.passes,
+                "storage": passes.storage,
+            }
+        done = time.perf_counter()
+        stats = _stats(spark, passes.n_rows, jobs, start, checked, done, info)
+        return FitResult(state, stats), frame, target
+
+    def _fit_table_then(self, tasks: list[FitTask], dataset: Dataset) -> PipelineResult:
+        """A table transformer, then the rest of the pipeline on its output rows.
+
+        The transformer is fitted by its kernel; the rest (MLlib, as any Spark
+        pipeline) reads one ``mapInArrow`` of scikit-learn's fitted ``transform``
+        over the raw table (:func:`.table.transformed_frame`).
+        """
+        from .data import SparkDataset
+        from .table import transformed_frame
+
+        first, frame, target = self._fit_table(tasks[0], dataset)
+        step = tasks[0].fitted(first.state, dataset.n_features)
+        width = len(step.get_feature_names_out())
+        first.n_features = dataset.n_features
+        if len(tasks) == 1:
+            return PipelineResult([first], first.stats)
+        for task in tasks[1:]:
+            self.check_supported(task)
+        transformed, _ = transformed_frame(
+            frame, step._local_estimator(), list(dataset.feature_names), target, width
+        )
+        rest = self.fit_pipeline(tasks[1:], SparkDataset(transformed, target=target))
+        for result in rest.steps:
+            result.n_features = width if result.n_features is None else result.n_features
+        stats = {**rest.stats, "rows": first.stats["rows"],
+                 "passes": first.stats["passes"] + rest.stats.get("passes", 0),
+                 "seconds": first.stats["seconds"] + rest.stats.get("seconds", 0.0),
+                 "table_step": first.stats}
+        return PipelineResult([first, *rest.steps], stats)
+
     # ------------------------------------------------------------- pipeline
     def fit_pipeline(
         self, tasks: list[FitTask], dataset: Dataset, **fit_params: Any
@@ -271,6 +337,13 @@ class SparkBackend(Backend):
         scikit-learn's (centred input, components' signs flipped into the
         final model).
         """
+        if getattr(tasks[0].estimator, "_kernel_everywhere", False):
+            if fit_params:
+                raise UnsupportedOnBackend(
+                    f"Pipeline.fit({', '.join(fit_params)}=...) is not supported by backend "
+                    "'spark'"
+                )
+            return self._fit_table_then(tasks, dataset)
         self._check_pipeline(tasks, fit_params)
         final = tasks[-1]
         final_name = final.name
