@@ -7,7 +7,7 @@ EXTRAS ?= dev,plot,dask,spark,emr,bench
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: install java demo test test-slow test-checks-spark test-demo test-spark35 lint bench bench-quick bench-full clean
+.PHONY: install java demo test test-clusters test-slow test-checks-spark test-demo test-spark35 lint bench bench-quick bench-full clean
 
 install: java $(VENV)/.installed-$(EXTRAS)
 
@@ -26,8 +26,15 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 demo: install
 	$(VENV)/bin/scaleout demo --plot demo-output
 
+# The local-cluster tests (Dask and Spark standalone clusters started by the CLI, TLS,
+# spark-submit; ~4 min) run in `make test-clusters`, which CI runs after `make test`.
+CLUSTER_TESTS := tests/test_clusters.py tests/test_cluster_security.py
+
 test: install lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" $(addprefix --ignore=,$(CLUSTER_TESTS))
+
+test-clusters: install
+	$(PY) -m pytest -q -m "not slow" $(CLUSTER_TESTS)
 
 test-slow: install
 	$(PY) -m pytest -q -m slow

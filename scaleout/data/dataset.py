@@ -67,7 +67,8 @@ class Batch:
         y += "" if self.weights is None else ", weighted"
         return (
             f"Batch(rows {self.row_offset}..{self.row_offset + self.n_rows - 1} "
-            f"({self.n_rows} x {self.X.shape[1]} {self.X.dtype}{y}) from {self.source})"
+            f"({self.n_rows} x {self.X.shape[1]} {getattr(self.X, 'dtype', 'table')}{y}) "
+            f"from {self.source})"
         )
 
 

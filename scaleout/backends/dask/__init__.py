@@ -160,7 +160,10 @@ class TransformedPasses(Passes):
     def _map_reduce(self, fn: Any, combine: Any) -> Any:
         transform = partial(_transform_batch, self.step, self.index, self.consumer)
         return self.inner.map_reduce(
-            partial(_compose, fn, transform), label="pipeline", combine=combine, with_store=True
+            partial(_compose, fn, transform, f"pipeline-step-{self.index}"),
+            label="pipeline",
+            combine=combine,
+            with_store=True,
         )
 
     def report(self, label: str, seconds: float) -> None:
@@ -172,8 +175,22 @@ class TransformedPasses(Passes):
         )
 
 
-def _compose(fn: Any, transform: Any, batch: Batch, store: ChunkStore | None) -> Any:
-    return fn(transform(batch), store)
+def _compose(fn: Any, transform: Any, key: str, batch: Batch, store: ChunkStore | None) -> Any:
+    """``fn`` on the transformed chunk; the chunk's store keeps the step's output.
+
+    A later pass of a multi-pass step (LogisticRegression after a
+    ColumnTransformer) then reads the step's float64 output instead of running
+    ``transform`` again (within the store's share of the memory budget, beyond
+    it in a spill file, else recomputed: a cache never changes a result).
+    """
+    if store is None:
+        return fn(transform(batch), store)
+    X = store.get(key)
+    if X is None or len(X) != batch.n_rows:
+        transformed = transform(batch)
+        store.put(key, transformed.X)
+        return fn(transformed, store)
+    return fn(Batch(X, batch.y, batch.source, batch.row_offset, batch.weights), store)
 
 
 class DaskBackend(Backend):
