@@ -169,9 +169,10 @@ LOGISTIC_VALID = "valid: C, backend, class_weight, dual, fit_intercept"
         ),
         (
             {"steps": [{"RandomForest": {}}]},
-            "steps[0]: unknown class 'RandomForest'; known: DecisionTreeClassifier, "
-            "DecisionTreeRegressor, KMeans, LinearRegression, LogisticRegression, MinMaxScaler, "
-            "PCA, StandardScaler",
+            "steps[0]: unknown class 'RandomForest'; known: ColumnTransformer, "
+            "DecisionTreeClassifier, DecisionTreeRegressor, KMeans, LinearRegression, "
+            "LogisticRegression, MinMaxScaler, OneHotEncoder, OrdinalEncoder, PCA, SimpleImputer, "
+            "StandardScaler",
         ),
         (  # never an import: a dotted name is an unknown class
             {"steps": [{"sklearn.linear_model.LogisticRegression": {}}]},
@@ -434,7 +435,7 @@ def test_fit_pipeline_errors_before_reading_data(tmp_path, capsys):
         ([*base, "--pipeline", str(spec)], "steps[1].LogisticRegression: unknown parameter 'CC'"),
         ([*base, "pca", "--pipeline", str(spec)], "give either ALGORITHM ('pca') or --pipeline"),
         ([*base, "--pipeline", str(spec), "--param", "C=1"], "with --pipeline, put them in"),
-        (base, "fit needs ALGORITHM (one of decision_tree_classifier"),
+        (base, "fit needs ALGORITHM (one of column_transformer, decision_tree_classifier"),
         ([*base, "--pipeline", str(tmp_path / "no.yaml")], "pipeline spec file '"),
     ]
     for argv, message in cases:

@@ -187,6 +187,8 @@ class ChunkStore:
 def _nbytes(value: Any) -> int:
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
+    if hasattr(value, "indptr") and hasattr(value, "data"):  # a SciPy CSR / CSC matrix
+        return int(value.data.nbytes + value.indices.nbytes + value.indptr.nbytes)
     if isinstance(value, (tuple, list)):
         return sum(_nbytes(v) for v in value)
     return 0

@@ -99,14 +99,23 @@ def open_passes(dataset: Dataset, sample_weight: Any = None) -> Passes:
     return passes
 
 
+#: Kernels whose chunk functions take a SciPy sparse chunk as it is (only ``X @ W`` and
+#: ``R @ X``): a sparse step output (a one-hot encoding) reaches them sparse.
+SPARSE_CONSUMERS = frozenset({"LogisticRegression"})
+
+
 def _transform_batch(step: Any, index: int, consumer: str, batch: Batch) -> Batch:
     """``batch`` through the fitted pipeline step number ``index``, checked for ``consumer``.
 
     A raw table's frame goes to the step as it is (its columns are named); a
-    sparse output (a one-hot encoding) is densified one chunk at a time.
+    sparse output (a one-hot encoding) stays sparse (CSR) for a consumer in
+    :data:`SPARSE_CONSUMERS`, else is densified one chunk at a time.
     """
     X = batch.X if isinstance(batch.X, pd.DataFrame) else np.asarray(batch.X)
     X = step.transform(X)
+    if sp.issparse(X) and consumer in SPARSE_CONSUMERS:  # e.g. a one-hot of 2,000 levels
+        return Batch(sp.csr_matrix(X, dtype=np.float64), batch.y, batch.source,
+                     batch.row_offset, batch.weights)
     X = np.asarray(X.toarray() if sp.issparse(X) else X)
     if X.dtype == object:
         try:
@@ -186,7 +195,7 @@ def _compose(fn: Any, transform: Any, key: str, batch: Batch, store: ChunkStore 
     if store is None:
         return fn(transform(batch), store)
     X = store.get(key)
-    if X is None or len(X) != batch.n_rows:
+    if X is None or X.shape[0] != batch.n_rows:
         transformed = transform(batch)
         store.put(key, transformed.X)
         return fn(transformed, store)
