@@ -166,3 +166,49 @@ def test_paired_times_alternate_abba_and_take_the_median_pair_ratio():
     assert times.last == "ours"
     with pytest.raises(ValueError, match="pairs must be >= 1"):
         paired_times(lambda: None, lambda: None, 0)
+
+
+def test_table_pipeline_benchmark_smoke(tmp_path):
+    """benchmarks/bench_table_pipeline.py end to end at a tiny size (issue 12's benchmark)."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out, data = tmp_path / "out", tmp_path / "data"
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
+    command = [
+        sys.executable,
+        str(root / "benchmarks" / "bench_table_pipeline.py"),
+        "--rows", "5000",
+        "--repeats", "1",
+        "--max-iter", "5",
+        "--data-dir", str(data),
+        "--contenders", "scan,scaleout-dask,dask-ml",
+        "--out", str(out),
+    ]  # fmt: skip
+    subprocess.run(command, env=env, check=True, timeout=120, capture_output=True)
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert manifest["rows"] == 5000 and len(manifest["files"]) == 1
+    assert manifest["levels"] == {"carrier": 20, "city": 2000}
+    report = json.loads((out / "table_pipeline.json").read_text())
+    rows = {r["contender"]: r for r in report["rows"]}
+    assert list(rows) == ["scan", "scaleout-dask", "dask-ml"]
+    for name in rows:
+        assert rows[name]["status"] == "ok", rows[name]
+        assert rows[name]["fit_s"] > 0 and rows[name]["peak_rss_mib"] > 50
+    for name in ("scaleout-dask", "dask-ml"):
+        assert 0.5 < rows[name]["accuracy"] <= 1.0  # each model predicted the 5,000-row sample
+    ratio = rows["scaleout-dask"]["time_ratio"]
+    assert ratio == pytest.approx(rows["scaleout-dask"]["fit_s"] / rows["dask-ml"]["fit_s"])
+    assert "time_ratio" not in rows["dask-ml"]
+    text = (out / "table_pipeline.md").read_text()
+    assert "| scaleout-dask | dask | ok |" in text and "| dask-ml | dask | ok |" in text
+    assert "--rows 5000" in text and "shared" in text
+    assert (out / "table_pipeline.png").stat().st_size > 10_000
+    # a second run reuses the data (same rows and seed)
+    again = subprocess.run(
+        [*command[:-4], "--contenders", "scan", "--out", str(tmp_path / "again")],
+        env=env, check=True, timeout=60, capture_output=True, text=True,
+    )  # fmt: skip
+    assert "data: reusing" in again.stdout
