@@ -238,23 +238,28 @@ def run_dask_ml(glob: str, sample: Any) -> tuple[Callable[[], Any], Callable]:
         from dask_ml.linear_model import LogisticRegression
         from dask_ml.preprocessing import DummyEncoder, StandardScaler
 
-    def transform(frame: Any, fitted: dict[str, Any]) -> Any:
+    def transform(frame: Any, fitted: dict[str, Any]) -> tuple[Any, Any]:
         numeric = fitted["scaler"].transform(fitted["imputer"].transform(frame[NUMERIC]))
         cats = frame[CATEGORICAL].astype(fitted["dtypes"])
         onehot = fitted["encoder"].transform(cats).astype("float64")
-        return dd.concat([numeric, onehot], axis=1).to_dask_array(lengths=True)
+        label = frame[[LABEL]].astype("float64")
+        # X and y from ONE array: `frame["label"].to_dask_array(lengths=True)` on its own
+        # fails with dask 2026.8 on several files ("The number of items in 'lengths' does
+        # not match the number of partitions. 1 != 2": the one-column read is fused into
+        # fewer partitions than the lengths it computed).
+        both = dd.concat([numeric, onehot, label], axis=1).to_dask_array(lengths=True)
+        return both[:, :-1], both[:, -1]
 
     def fit() -> Any:
         with warnings.catch_warnings():
             _quiet()
             frame = dd.read_parquet(glob)
-            y = frame[LABEL].to_dask_array(lengths=True)
             cats = frame[CATEGORICAL].categorize()
             fitted = {"dtypes": dict(cats.dtypes), "imputer": SimpleImputer(strategy="mean")}
             imputed = fitted["imputer"].fit_transform(frame[NUMERIC])
             fitted["scaler"] = StandardScaler().fit(imputed)
             fitted["encoder"] = DummyEncoder().fit(cats)
-            X = transform(frame, fitted)
+            X, y = transform(frame, fitted)
             fitted["model"] = LogisticRegression(
                 solver="lbfgs", C=1.0, max_iter=max_iter()
             ).fit(X, y)
@@ -264,7 +269,7 @@ def run_dask_ml(glob: str, sample: Any) -> tuple[Callable[[], Any], Callable]:
         with warnings.catch_warnings():
             _quiet()
             frame = dd.from_pandas(sample, npartitions=1)
-            pred = fitted["model"].predict(transform(frame, fitted)).compute()
+            pred = fitted["model"].predict(transform(frame, fitted)[0]).compute()
         return float(np.mean(np.asarray(pred) == sample[LABEL].to_numpy()))
 
     return fit, accuracy
@@ -432,17 +437,19 @@ def run_one(name: str, data_dir: Path, timeout: float, cap_mib: float,
         watched = psutil.Process(proc.pid)
         start = time.perf_counter()
         reason = None
+        seen = 0  # the parent's own view of the tree's RSS: kept for a killed run
         while proc.poll() is None:
+            seen = max(seen, _tree_rss(watched))
             if time.perf_counter() - start > timeout:
                 reason = ("timeout", f"no result after {timeout:.0f} s (killed)")
-            elif _tree_rss(watched) > cap_mib * 2**20:
+            elif seen > cap_mib * 2**20:
                 reason = ("memory cap", f"process tree RSS passed {cap_mib:.0f} MiB after "
                           f"{time.perf_counter() - start:.0f} s (killed)")
             if reason:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 return {"contender": name, "engine": ENGINE[name], "status": reason[0],
-                        "error": reason[1]}
+                        "error": f"{reason[1]}; peak RSS seen {seen / 2**20:.0f} MiB"}
             time.sleep(0.25)
         if not out.exists():
             return {"contender": name, "engine": ENGINE[name], "status": "error",
@@ -532,6 +539,8 @@ def write_markdown(path: Path, report: dict[str, Any]) -> None:
         for r in errors:
             lines.append(f"- **{r['contender']}** ({r['status']}): `{r['error'][:600]}`")
     notes = [n.replace("maxIter=100", f"maxIter={report['max_iter']}") for n in NOTES]
+    if report.get("notes"):
+        lines += ["", "Notes on this run:", ""] + [f"- {n}" for n in report["notes"]]
     lines += ["", "How each contender runs:", ""] + [f"- {n}" for n in notes]
     path.write_text("\n".join(lines) + "\n")
 
@@ -546,7 +555,8 @@ NOTES = [
     "threads, no LocalCluster).",
     "dask-ml: `dd.read_parquet`, `.categorize()` on the two string columns, "
     "`dask_ml.impute.SimpleImputer(strategy=\"mean\")`, `dask_ml.preprocessing.StandardScaler`, "
-    "`DummyEncoder` (a null city is an all-zero row), `to_dask_array(lengths=True)`, "
+    "`DummyEncoder` (a null city is an all-zero row), one `to_dask_array(lengths=True)` of the "
+    "features and the label (the label alone fails on dask 2026.8, see the code), "
     "`dask_ml.linear_model.LogisticRegression(solver=\"lbfgs\", C=1)`, on dask's threaded "
     "scheduler with 2 threads; nothing persisted (the graph is recomputed from the files on "
     "every solver iteration, as a user's code would unless they persist a dense "
