@@ -186,7 +186,7 @@ def test_table_pipeline_benchmark_smoke(tmp_path):
         "--repeats", "1",
         "--max-iter", "5",
         "--data-dir", str(data),
-        "--contenders", "scan,scaleout-dask,dask-ml",
+        "--contenders", "scaleout-dask,dask-ml",
         "--out", str(out),
     ]  # fmt: skip
     subprocess.run(command, env=env, check=True, timeout=300, capture_output=True)
@@ -195,7 +195,7 @@ def test_table_pipeline_benchmark_smoke(tmp_path):
     assert manifest["levels"] == {"carrier": 20, "city": 2000}
     report = json.loads((out / "table_pipeline.json").read_text())
     rows = {r["contender"]: r for r in report["rows"]}
-    assert list(rows) == ["scan", "scaleout-dask", "dask-ml"]
+    assert list(rows) == ["scaleout-dask", "dask-ml"]
     for name in rows:
         assert rows[name]["status"] == "ok", rows[name]
         assert rows[name]["fit_s"] > 0 and rows[name]["peak_rss_mib"] > 50
