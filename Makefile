@@ -7,7 +7,7 @@ EXTRAS ?= dev,plot,dask,spark,emr,bench
 # (the demo falls back to scikit-learn's digits without it).
 export SCALEOUT_MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: install java demo test test-clusters test-slow test-checks-spark test-demo test-spark35 lint bench bench-quick bench-full clean
+.PHONY: install java demo test test-clusters test-slow test-checks-spark test-demo test-spark35 lint bench bench-quick bench-full bench-table clean
 
 install: java $(VENV)/.installed-$(EXTRAS)
 
@@ -89,6 +89,12 @@ bench-quick:
 bench-full:
 	$(MAKE) install EXTRAS=$(BENCH_EXTRAS)
 	$(PY) benchmarks/run_suite.py --out benchmarks/results
+
+# Issue 12: the real-table pipeline (imputer + scaler + one-hot + LogisticRegression) on
+# 10,000,000 rows: scaleout on dask and spark against hand-written dask-ml and pyspark.ml,
+# one subprocess per contender (long: see benchmarks/results/table_pipeline.md). Not in `make test`.
+bench-table: install
+	$(PY) benchmarks/bench_table_pipeline.py
 
 clean:
 	rm -rf $(VENV) $(VENV35) demo-output bench-quick .pytest_cache

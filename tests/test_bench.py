@@ -166,3 +166,53 @@ def test_paired_times_alternate_abba_and_take_the_median_pair_ratio():
     assert times.last == "ours"
     with pytest.raises(ValueError, match="pairs must be >= 1"):
         paired_times(lambda: None, lambda: None, 0)
+
+
+def test_table_pipeline_benchmark_smoke(tmp_path):
+    """benchmarks/bench_table_pipeline.py end to end at a tiny size (issue 12's benchmark)."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = "bench_table_pipeline.py"
+    out, data = tmp_path / "out", tmp_path / "data"
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
+    command = [
+        sys.executable,
+        str(root / "benchmarks" / script),
+        "--rows", "5000",
+        "--repeats", "1",
+        "--max-iter", "5",
+        "--data-dir", str(data),
+        "--contenders", "scaleout-dask,dask-ml",
+        "--out", str(out),
+    ]  # fmt: skip
+    subprocess.run(command, env=env, check=True, timeout=300, capture_output=True)
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert manifest["rows"] == 5000 and len(manifest["files"]) == 1
+    assert manifest["levels"] == {"carrier": 20, "city": 2000}
+    report = json.loads((out / "table_pipeline.json").read_text())
+    rows = {r["contender"]: r for r in report["rows"]}
+    assert list(rows) == ["scaleout-dask", "dask-ml"]
+    for name in rows:
+        assert rows[name]["status"] == "ok", rows[name]
+        assert rows[name]["fit_s"] > 0 and rows[name]["peak_rss_mib"] > 50
+    for name in ("scaleout-dask", "dask-ml"):
+        assert 0.5 < rows[name]["accuracy"] <= 1.0  # each model predicted the 5,000-row sample
+    ratio = rows["scaleout-dask"]["time_ratio"]
+    assert ratio == pytest.approx(rows["scaleout-dask"]["fit_s"] / rows["dask-ml"]["fit_s"])
+    assert "time_ratio" not in rows["dask-ml"]
+    text = (out / "table_pipeline.md").read_text()
+    assert "| scaleout-dask | dask | ok |" in text and "| dask-ml | dask | ok |" in text
+    assert "--rows 5000" in text and "shared" in text
+    assert (out / "table_pipeline.png").stat().st_size > 10_000
+    # the same rows and seed reuse the files; another seed writes new ones
+    spec = importlib.util.spec_from_file_location("bench_table", root / "benchmarks" / script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    written = (data / "data" / "part-00000.parquet").stat().st_mtime_ns
+    assert bench.ensure_data(data, 5000, 0) == manifest
+    assert (data / "data" / "part-00000.parquet").stat().st_mtime_ns == written
+    assert bench.ensure_data(data, 5000, 1)["seed"] == 1
