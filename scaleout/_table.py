@@ -20,12 +20,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import TransformerMixin
 
-from ._task import FitTask
 from .base import ScaleoutEstimator
 from .data.table import open_table
 from .data.table_frame import normalize_frame
-from .engines import get_backend
-from .engines.resolve import resolve_backend
 from .exceptions import DataError, NotFittedError
 
 __all__ = ["TableTransformer", "open_model_input", "reads_raw_table"]
@@ -104,19 +101,7 @@ class TableTransformer(TransformerMixin, ScaleoutEstimator):
         self._validate_params()
         dataset = open_table(X)
         self._check_table(dataset)
-        decision = resolve_backend(self, dataset)
-        backend = get_backend(decision.backend)
-        task = FitTask.of(self)
-        backend.check_supported(task)
-        result = backend.fit(task, dataset)
-        self._set_fitted(
-            result.state,
-            n_features=dataset.n_features,
-            feature_names=dataset.feature_names if dataset.has_feature_names else None,
-            backend=decision.backend,
-            stats={"backend": decision.backend, "decided_by": decision.rule, **result.stats},
-        )
-        return self
+        return self._fit_dataset(dataset)  # type: ignore[return-value]
 
     def _check_table(self, dataset: Any) -> None:
         """Refuse what the table's schema shows cannot be fitted (before any pass)."""

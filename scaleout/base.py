@@ -146,6 +146,10 @@ class ScaleoutEstimator(BaseEstimator):
         # one weight per row, on every engine, before any fitting (n_rows is None when
         # unknown without reading, e.g. CSV: the engine checks then)
         check_weight_count(sample_weight, dataset.n_rows)
+        return self._fit_dataset(dataset, sample_weight)
+
+    def _fit_dataset(self, dataset: Dataset, sample_weight: Any = None) -> ScaleoutEstimator:
+        """Resolve the engine for ``dataset``, check, fit, and take the fitted state."""
         decision = resolve_backend(self, dataset)
         backend = get_backend(decision.backend)
         task = FitTask.of(self)
