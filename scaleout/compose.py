@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import numpy as np
 from sklearn import compose as _skc
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline as _SkPipeline
@@ -194,5 +193,3 @@ def make_column_transformer(
         backend=backend,
     )
 
-
-_ = np  # numpy is used by the docstring examples' types

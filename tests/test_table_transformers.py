@@ -379,6 +379,28 @@ def test_sparse_output_decision_and_passes(penguins, engine):
     assert two.fit_stats_["passes"] == 2
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_files_give_the_row_count_of_the_density_decision(penguins, tmp_path, fmt):
+    """Rows counted per file (CSV too): the sparse decision and the saved model need them."""
+    path = _write_parts(penguins, tmp_path / "data", fmt)
+    table = open_table(path)
+    assert table.n_rows == len(penguins)
+    parts = table.partitions()
+    assert sum(p.n_rows for p in parts) == len(penguins)
+    assert [p.row_offset for p in parts] == list(np.cumsum([0] + [p.n_rows for p in parts[:-1]]))
+    ct = so.make_column_transformer(
+        (so.SimpleImputer(), NUM), (so.OneHotEncoder(), CAT), sparse_threshold=0.9, backend="dask"
+    ).fit(path)
+    X = penguins.drop(columns="species")
+    sk = skc.make_column_transformer(
+        (ski.SimpleImputer(), NUM), (skp.OneHotEncoder(), CAT), sparse_threshold=0.9
+    ).fit(X)
+    assert ct.sparse_output_ == sk.sparse_output_ is True
+    assert ct.summary_["n_rows_"] == len(penguins)
+    ct.save(tmp_path / "ct.scaleout")
+    _same(so.load(tmp_path / "ct.scaleout").transform(X), sk.transform(X))
+
+
 def test_remainder_and_positions(penguins):
     X = penguins.drop(columns="species")
     ours = so.ColumnTransformer(

@@ -31,8 +31,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..exceptions import DataError
-from ._arrow import is_numeric_type, select_names
-from ._fs import Source, resolve_files
+from ._arrow import select_names
+from ._fs import resolve_files
 from .csv import CSV_EXTENSIONS
 from .dataset import Batch, Dataset
 from .parquet import PARQUET_EXTENSIONS
@@ -179,9 +179,10 @@ class TableDataset(Dataset):
         for path in files.paths:
             where = f"file '{files.display(path)}'"
             try:
-                if fmt == "csv":
-                    schema = _read_csv(path, files.filesystem, None).schema
-                    self._groups.append([-1])
+                if fmt == "csv":  # read whole: its types and its row count
+                    table = _read_csv(path, files.filesystem, None)
+                    schema = table.schema
+                    self._groups.append([table.num_rows])
                 else:
                     with pq.ParquetFile(path, filesystem=files.filesystem) as pf:
                         schema, metadata = pf.schema_arrow, pf.metadata
@@ -201,7 +202,7 @@ class TableDataset(Dataset):
         self._check_columns(schemas)
         if fmt == "parquet":
             self._check_all_null(files)
-        self._n_rows = sum(sum(g) for g in self._groups) if fmt == "parquet" else None
+        self._n_rows = sum(sum(g) for g in self._groups)
         self._schema = pa.schema([first.field(n) for n in self._columns])
 
     @property
@@ -265,15 +266,7 @@ class TableDataset(Dataset):
             if isinstance(self._frame, pd.DataFrame):
                 return int(self._frame.memory_usage(deep=False).sum())
             return int(self._frame.nbytes)
-        rows = self._n_rows
-        if rows is None:  # CSV: the text size is a fair estimate of the table's
-            fs = self._files.filesystem
-            sizes = [
-                (fs.size(p) if fs is not None else __import__("os").path.getsize(p))
-                for p in self._files.paths
-            ]
-            return int(sum(sizes))
-        return int(rows) * (self.n_features + (self.target is not None)) * 8
+        return int(self._n_rows) * (self.n_features + (self.target is not None)) * 8
 
     @property
     def schema(self) -> pa.Schema:
@@ -289,11 +282,6 @@ class TableDataset(Dataset):
             return "in-memory table"
         return f"{self._fmt} dataset {self._files.description}"
 
-    @property
-    def is_raw_table(self) -> bool:
-        """Always True: batches hold raw columns (see the module docstring)."""
-        return True
-
     def partitions(self, target_rows: int = 250_000) -> list[Any]:
         if self._files is None:
             return super().partitions(target_rows)
@@ -301,23 +289,8 @@ class TableDataset(Dataset):
         offset = 0
         for path, groups in zip(self._files.paths, self._groups, strict=True):
             display = self._files.display(path)
-            if self._fmt == "csv":
-                parts.append(
-                    TablePartition(
-                        path,
-                        display,
-                        self._files.filesystem,
-                        "csv",
-                        (0,),
-                        tuple(self.feature_names),
-                        self.target,
-                        offset,
-                        0,
-                    )
-                )
-                continue
-            index = 0
-            for block in group_row_groups(groups, target_rows):
+            blocks = [[0]] if self._fmt == "csv" else group_row_groups(groups, target_rows)
+            for block in blocks:
                 rows = sum(groups[i] for i in block)
                 if rows:
                     parts.append(
@@ -325,7 +298,7 @@ class TableDataset(Dataset):
                             path,
                             display,
                             self._files.filesystem,
-                            "parquet",
+                            self._fmt,
                             tuple(block),
                             tuple(self.feature_names),
                             self.target,
@@ -334,7 +307,6 @@ class TableDataset(Dataset):
                         )
                     )
                 offset += rows
-                index += len(block)
         return parts
 
     def iter_batches(self, batch_rows: int | None = None) -> Iterator[Batch]:
@@ -410,7 +382,3 @@ def open_table(
             "raw table (a DataFrame or the Parquet / CSV path)"
         )
     return TableDataset(X, y)
-
-
-# keep the numeric check importable next to the table one (used by the docs' examples)
-_ = (is_numeric_type, Source)

@@ -43,6 +43,7 @@ from .table_stats import (
     chunk_range_values,
     chunk_totals,
     concat_lists,
+    count_key,
     median_plan,
     merge_counts,
     merge_totals,
@@ -255,13 +256,8 @@ def fitted_imputer(
     """scikit-learn's SimpleImputer fitted on the representative table of ``summary``."""
     layout = as_layout(layout)
     numeric = summary["strategy"] in ("mean", "median")
-    if numeric and "object" in layout.dtypes:  # scikit-learn's own error, before the table
-        layout = Layout(layout.names, layout.dtypes)
-    else:
-        layout = Layout(
-            layout.names,
-            tuple("float64" if numeric else d for d in layout.dtypes),
-        )
+    if numeric and "object" not in layout.dtypes:  # (strings: scikit-learn's own error)
+        layout = Layout(layout.names, ("float64",) * len(layout.dtypes))
     columns = [
         [value] + ([None] if missing else [])
         for value, missing in zip(summary["values"], summary["missing"], strict=True)
@@ -286,12 +282,6 @@ def encoder_passes(
     }
 
 
-def _count_key(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def fitted_encoder(
     sklearn_class: type, params: dict[str, Any], summary: dict, layout: Layout
 ) -> Any:
@@ -299,7 +289,7 @@ def fitted_encoder(
     layout = as_layout(layout)
     encoder = sklearn_class(**params)
     tallies = [
-        dict(zip(map(_count_key, v), n, strict=True))
+        dict(zip(map(count_key, v), n, strict=True))
         for v, n in zip(summary["values"], summary["counts"], strict=True)
     ]
     mapping = encoder._fit_infrequent_category_mapping
@@ -307,7 +297,7 @@ def fitted_encoder(
 
     def with_true_counts(_n: int, _counts: list, missing_indices: dict) -> Any:
         counts = [
-            np.array([tally.get(_count_key(c), 0) for c in categories], dtype=np.int64)
+            np.array([tally.get(count_key(c), 0) for c in categories], dtype=np.int64)
             for tally, categories in zip(tallies, encoder.categories_, strict=True)
         ]
         return mapping(n_samples, counts, missing_indices)

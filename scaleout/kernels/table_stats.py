@@ -48,6 +48,7 @@ __all__ = [
     "chunk_totals",
     "column_arrays",
     "concat_lists",
+    "count_key",
     "float_keys",
     "key_value",
     "median_plan",
@@ -68,7 +69,7 @@ def column_arrays(X: Any) -> list[np.ndarray]:
     return [X[:, j] for j in range(X.shape[1])]
 
 
-def _key(value: Any) -> Any:
+def count_key(value: Any) -> Any:
     """A count's key: ``None`` for a missing value, else a plain Python scalar."""
     if value is None or (isinstance(value, float) and value != value):
         return None
@@ -102,7 +103,7 @@ def chunk_counts(X: Any, limit: int | None = None) -> list[Counter]:
         tally = series.value_counts(dropna=False, sort=False)
         column: Counter = Counter()
         for value, n in zip(tally.index.tolist(), tally.to_numpy().tolist(), strict=True):
-            column[_key(value)] += int(n)
+            column[count_key(value)] += int(n)
         counts.append(column)
     _check_limit(counts, limit)
     return counts
